@@ -1,0 +1,60 @@
+# fst_nb: `make run` and `make test` are the two commands; both set up .venv first (idempotent).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.fst_nb-setup
+DEPS_HASH := $(shell cat settings.ini setup.py pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export OMP_NUM_THREADS ?= 2
+export PYTHONPATH := $(CURDIR)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup run test test-fast test-slow sync-check nbtest pytest bench clean-venv
+
+setup:
+	@if [ -f $(STAMP) ] && [ "$$(cat $(STAMP))" = "$(DEPS_HASH)" ]; then \
+	  echo "setup: .venv is up to date"; else $(MAKE) --no-print-directory _install; fi
+
+_install:
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@if [ -n "$(GPU)" ]; then \
+	  echo "setup: NVIDIA GPU found -> CUDA torch + the gpu extra (unsloth, vllm)"; \
+	  $(PIP) install -q "torch<=2.14.1" && $(PIP) install -q -e ".[dev,gpu]"; \
+	else \
+	  echo "setup: no GPU -> CPU torch 2.13.0 + the dev extra"; \
+	  $(PIP) install -q torch==2.13.0 && $(PIP) install -q -e ".[dev]"; \
+	fi
+	@$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@echo "$(DEPS_HASH)" > $(STAMP)
+
+run: setup
+	$(PY) -m fst_nb.cli run
+
+# the library must equal what the notebooks export, and the notebooks must be clean
+sync-check: setup
+	@$(PY) tools/sync_check.py
+
+nbtest: setup
+	$(VENV)/bin/nbdev_test --n_workers 2 --timing
+
+pytest: setup
+	$(PY) -m pytest tests/ -q -m "not slow"
+
+test: sync-check nbtest pytest
+
+test-slow: setup
+	$(VENV)/bin/nbdev_test --n_workers 1 --flags slow --timing
+	@$(PY) -m pytest tests/ -q -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow pytest tests"; exit 0; fi; exit $$rc
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)
