@@ -46,9 +46,7 @@ def test_verifier_survives(name, case):
 @pytest.mark.parametrize('name', list(TASKS))
 def test_batch_matches_single_and_gold_scores_one(name):
     task, ex = task_and_example(name)
-    gold = {'star_graph': lambda e: e['gold'], 'math': lambda e: e['answer'],
-            'codeio': lambda e: __import__('json').dumps(e['output']), 'hover': lambda e: ' '.join(e['gold'])}[name](ex)
-    comps = [f'so \\boxed{{{gold}}}', 'nothing', '\\boxed{' * 3]
+    comps = [task.reference(ex), 'nothing', '\\boxed{' * 3]
     vs = task.score_batch(comps, [ex] * 3)
     assert [v.score for v in vs] == [task.score(c, ex).score for c in comps]
     assert vs[0].score == 1.0 and vs[1].score == 0.0
