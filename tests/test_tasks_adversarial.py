@@ -1,10 +1,16 @@
 "Every registered task's verifier survives adversarial completions: a score in [0, 1], feedback, no exception, bounded time."
 import time
+from pathlib import Path
 import pytest
-from fst_nb.tasks import get_task, Verdict
+from fst_nb.tasks import get_task, list_tasks, Verdict
 
+HOVER_FILES = Path(__file__).parent/'data'/'hover'
 TASKS = {'star_graph': dict(preset='tiny'), 'codeio': dict(preset='small'), 'math': dict(preset='small'),
-         'hover': dict(preset='small')}
+         'hover': dict(preset='small'),
+         'hover_files': dict(corpus=str(HOVER_FILES/'corpus.jsonl'), test=str(HOVER_FILES/'claims.json'), k=2)}
+
+def test_every_registered_task_is_covered():
+    assert sorted(TASKS) == list_tasks(), "add the new task to TASKS so its verifier is tested adversarially"
 
 ADVERSARIAL = {
     'empty': '',
