@@ -65,3 +65,14 @@ def test_messages_protocol():
         assert task.messages(ex)[0]['role'] == 'user'
         ids = [e['id'] for e in task.examples('test')]
         assert len(ids) == len(set(ids)) and all(isinstance(i, str) for i in ids)
+
+@pytest.mark.parametrize('name', list(TASKS))
+def test_scoring_from_threads(name):
+    "Rollout code may score from worker threads: same verdicts as sequential scoring (math-verify's signals never used)."
+    from concurrent.futures import ThreadPoolExecutor
+    task, _ = task_and_example(name)
+    exs = task.examples('test')[:6]
+    comps = [task.reference(e) if i % 2 == 0 else 'no answer \\boxed{0}' for i, e in enumerate(exs)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda ce: task.score(*ce).score, zip(comps, exs)))
+    assert got == [task.score(c, e).score for c, e in zip(comps, exs)]
