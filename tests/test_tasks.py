@@ -116,3 +116,10 @@ def test_hover_files_loader(tmp_path):
     t2 = get_task('hover_files', corpus=str(d/'corpus.jsonl'), train=str(tmp_path/'c.jsonl'))
     assert t2.examples('train')[0]['id'] == '7' and t2.examples('train')[0]['hop1'][0] == 'Port Essel'
     with pytest.raises(ConfigError, match='no test= file'): t2.examples('test')
+
+@pytest.mark.slow
+def test_math_unknown_source_is_named():
+    with pytest.raises(ConfigError, match="no reasoning-gym dataset 'gsm_symbolc'"):
+        get_task('math', preset=None, sources=['gsm_symbolc'])
+    t = get_task('math', preset=None, sources=['gsm_symbolic', 'lcm'], n_train=4, n_test=2, seed=3)
+    assert [e['source'] for e in t.examples('train')] == ['gsm_symbolic', 'lcm'] * 2
