@@ -123,3 +123,14 @@ def test_math_unknown_source_is_named():
         get_task('math', preset=None, sources=['gsm_symbolc'])
     t = get_task('math', preset=None, sources=['gsm_symbolic', 'lcm'], n_train=4, n_test=2, seed=3)
     assert [e['source'] for e in t.examples('train')] == ['gsm_symbolic', 'lcm'] * 2
+
+@pytest.mark.slow
+def test_math_pipelined_timeout_resends_the_rest():
+    from fst_nb.tasks_math import MathVerifier
+    mv = MathVerifier()
+    try:
+        res = mv.check_many([('1', '$1$'), ('2', '$2$'), ('3', '$5$')], deadline=0.5, stall=2)
+        assert [r.get('error') for r in res] == ['timeout'] * 3 and mv.restarts == 3
+        res = mv.check_many([('1', '$1$'), ('2', '$2$'), ('3', '$5$')])
+        assert [r['ok'] for r in res] == [True, True, False]
+    finally: mv.close()
