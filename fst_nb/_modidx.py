@@ -175,4 +175,11 @@ d = { 'settings': { 'branch': 'main',
                               'fst_nb.tasks.star_graph': ('tasks.html#star_graph', 'fst_nb/tasks.py'),
                               'fst_nb.tasks.take': ('tasks.html#take', 'fst_nb/tasks.py'),
                               'fst_nb.tasks.tasks_main': ('tasks.html#tasks_main', 'fst_nb/tasks.py'),
-                              'fst_nb.tasks.write_split': ('tasks.html#write_split', 'fst_nb/tasks.py')}}}
+                              'fst_nb.tasks.write_split': ('tasks.html#write_split', 'fst_nb/tasks.py')},
+            'fst_nb.warmstart': { 'fst_nb.warmstart.WarmStart': ('warmstart.html#warmstart', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart._adjacency': ('warmstart.html#_adjacency', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart._key': ('warmstart.html#_key', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart.random_arm_path': ('warmstart.html#random_arm_path', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart.sft_batch': ('warmstart.html#sft_batch', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart.sft_loss': ('warmstart.html#sft_loss', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart.warm_start': ('warmstart.html#warm_start', 'fst_nb/warmstart.py')}}}
