@@ -217,5 +217,6 @@ d = { 'settings': { 'branch': 'main',
                                      'fst_nb.vllm_backend.base_state_dict': ('vllm.html#base_state_dict', 'fst_nb/vllm_backend.py'),
                                      'fst_nb.vllm_backend.is_peft': ('vllm.html#is_peft', 'fst_nb/vllm_backend.py'),
                                      'fst_nb.vllm_backend.require_vllm': ('vllm.html#require_vllm', 'fst_nb/vllm_backend.py'),
+                                     'fst_nb.vllm_backend.save_weights': ('vllm.html#save_weights', 'fst_nb/vllm_backend.py'),
                                      'fst_nb.vllm_backend.snapshot_policy': ('vllm.html#snapshot_policy', 'fst_nb/vllm_backend.py'),
                                      'fst_nb.vllm_backend.vllm_available': ('vllm.html#vllm_available', 'fst_nb/vllm_backend.py')}}}
