@@ -169,3 +169,27 @@ def test_gepa_optimize_with_our_adapter():
     assert out.total_metric_calls <= 80 + 3 + 3 + len(ex)        # gepa checks the budget only between iterations
     best = out.best_candidate['system_prompt'].split()
     assert sum(w in best for w in WORDS[:6]) >= 4
+
+# ---- litellm wrapper: retries, backoff and usage, with a fake transport (the real server test is in test_gepa_slow.py)
+
+def test_litellm_retries_and_tracks_usage(monkeypatch):
+    import fst_nb.gepa as G
+    from types import SimpleNamespace as NS
+    calls, sleeps = [], []
+    def fake_request(self, prompt):
+        calls.append(prompt)
+        if len(calls) < 3: raise ConnectionError('refused')
+        return NS(choices=[NS(message=NS(content='ok\n```\nnew\n```'))], usage=NS(prompt_tokens=11, completion_tokens=4))
+    monkeypatch.setattr(G.LiteLLM, '_request', fake_request)
+    monkeypatch.setattr(G, '_cost', lambda resp: 0.002)
+    monkeypatch.setattr(G.time, 'sleep', sleeps.append)
+    lm = G.LiteLLM('openai/x', retries=3, backoff=0.5)
+    r = lm.complete(['p'])[0]
+    assert (r.text, r.tokens_in, r.tokens_out, r.cost, r.error) == ('ok\n```\nnew\n```', 11, 4, 0.002, None)
+    assert sleeps == [0.5, 1.0] and len(calls) == 3                      # exponential backoff between attempts
+    calls.clear(); sleeps.clear()
+    lm2 = G.LiteLLM('openai/x', retries=1, backoff=0.1)
+    monkeypatch.setattr(G.LiteLLM, '_request', lambda self, p: (_ for _ in ()).throw(TimeoutError('slow')))
+    r2 = lm2.complete(['a', 'b'])
+    assert all(x.text == '' and x.error == 'TimeoutError: slow' for x in r2) and lm2.errors == 2
+    assert (lm.calls, lm.tokens_in, lm.cost) == (1, 11, 0.002)

