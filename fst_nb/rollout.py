@@ -73,7 +73,7 @@ class Backend:
     def __repr__(self): return f"{type(self).__name__}(name={self.name!r}, version={self.version})"
 
 _BACKENDS: dict[str, type] = {}
-_BACKEND_MODULES = {'vllm': 'fst_nb.vllm'}  # backends registered by importing another module
+_BACKEND_MODULES = {'vllm': 'fst_nb.vllm_backend'}  # backends registered by importing another module
 
 def register_backend(name: str):
     "Class decorator: make `make_backend(name, ...)` build this class."
