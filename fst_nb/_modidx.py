@@ -347,4 +347,11 @@ d = { 'settings': { 'branch': 'main',
                                      'fst_nb.vllm_backend.require_vllm': ('vllm.html#require_vllm', 'fst_nb/vllm_backend.py'),
                                      'fst_nb.vllm_backend.save_weights': ('vllm.html#save_weights', 'fst_nb/vllm_backend.py'),
                                      'fst_nb.vllm_backend.snapshot_policy': ('vllm.html#snapshot_policy', 'fst_nb/vllm_backend.py'),
-                                     'fst_nb.vllm_backend.vllm_available': ('vllm.html#vllm_available', 'fst_nb/vllm_backend.py')}}}
+                                     'fst_nb.vllm_backend.vllm_available': ('vllm.html#vllm_available', 'fst_nb/vllm_backend.py')},
+            'fst_nb.warmstart': { 'fst_nb.warmstart.WarmStart': ('warmstart.html#warmstart', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart._adjacency': ('warmstart.html#_adjacency', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart._key': ('warmstart.html#_key', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart.random_arm_path': ('warmstart.html#random_arm_path', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart.sft_batch': ('warmstart.html#sft_batch', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart.sft_loss': ('warmstart.html#sft_loss', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart.warm_start': ('warmstart.html#warm_start', 'fst_nb/warmstart.py')}}}
