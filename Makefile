@@ -16,7 +16,7 @@ export OMP_NUM_THREADS ?= 2
 export PYTHONPATH := $(CURDIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup vllm-setup run test test-fast test-slow sync-check nbtest pytest bench clean-venv
+.PHONY: setup vllm-setup run test test-fast test-slow sync-check nbtest pytest bench clean-venv browser-setup
 
 setup:
 	@if [ -f $(STAMP) ] && [ "$$(cat $(STAMP))" = "$(DEPS_HASH)" ]; then \
@@ -73,7 +73,18 @@ pytest: setup
 
 test: sync-check nbtest pytest
 
-test-slow: setup vllm-setup
+# Debian's chromium for the real-browser test (Playwright drives it through executable_path; never `playwright install`,
+# which downloads a browser). Idempotent: nothing happens when chromium is there; `apt-get update` runs once (stamp).
+CHROMIUM ?= /usr/bin/chromium
+APT_STAMP := $(VENV)/.apt-updated
+browser-setup:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "browser-setup: installing Debian chromium"; mkdir -p $(VENV); \
+	  if [ ! -f $(APT_STAMP) ]; then apt-get update -qq && touch $(APT_STAMP) || exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || exit 1; fi
+	@test -x $(CHROMIUM) || { echo "browser-setup: no $(CHROMIUM) after apt-get install chromium"; exit 1; }
+
+test-slow: setup vllm-setup browser-setup
 	$(VENV)/bin/nbdev_test --n_workers 1 --flags slow --timing
 	@$(PY) -m pytest tests/ -q -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow pytest tests"; exit 0; fi; exit $$rc
 
