@@ -1,5 +1,6 @@
 "Star-graph properties (hypothesis), the registry, and the committed data's hashes."
 import json, random
+from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 from fst_nb.tasks import (star_graph, get_task, list_tasks, regenerate, data_dir, data_presets, sha256, jsonl_bytes,
@@ -77,7 +78,7 @@ def committed():
         if not task.params.get('cache') and (data_dir()/t/p/'manifest.json').exists(): out.append((t, p))
     return out
 
-def fast(t, p): return t == 'star_graph'
+def fast(t, p): return t in ('star_graph', 'hover')      # regenerating these takes seconds; codeio and math are slow
 
 @pytest.mark.parametrize('task,preset', [tp for tp in committed() if fast(*tp)])
 def test_committed_data_matches_manifest(task, preset):
@@ -97,3 +98,21 @@ def test_committed_data_regenerates_slow(task, preset):
 def test_paper_preset_matches_manifest():
     man = regenerate('star_graph', 'paper', check=True, write=False)
     assert man['splits']['train']['n'] == 10_000 and man['splits']['test']['n'] == 200
+
+def test_hover_files_loader(tmp_path):
+    d = Path(__file__).parent/'data'/'hover'
+    t = get_task('hover_files', corpus=str(d/'corpus.jsonl'), test=str(d/'claims.json'), k=2)
+    exs = t.examples('test')
+    assert [e['id'] for e in exs] == ['c1', 'c2'] and t.skipped['test'] == 1
+    assert exs[1]['gold'] == ['Ada Quill', 'Port Essel'] and exs[1]['label'] == 'SUPPORTED'
+    v = t.score(r'\boxed{Port Essel}', exs[1])
+    assert v.score == (1.0 if 'Ada Quill' in exs[1]['hop1'] else 0.0)
+    assert 'Ada Quill' not in exs[0]['hop1']                      # named only in the Merrow Dam document
+    v = t.score(r'\boxed{Kettle Hill}', exs[0])
+    assert v.score == 0.0 and v.info['missed'] == ['Ada Quill'] and "'Ada Quill' (mentioned in Merrow Dam)" in v.feedback
+    assert t.score(r'\boxed{Ada Quill}', exs[0]).score == 1.0
+    # the same loader reads JSONL claims and a corpus whose text is a plain string
+    (tmp_path/'c.jsonl').write_text('{"uid": 7, "claim": "Port Essel is a town.", "supporting_facts": [["Port Essel", 0]]}\n')
+    t2 = get_task('hover_files', corpus=str(d/'corpus.jsonl'), train=str(tmp_path/'c.jsonl'))
+    assert t2.examples('train')[0]['id'] == '7' and t2.examples('train')[0]['hop1'][0] == 'Port Essel'
+    with pytest.raises(ConfigError, match='no test= file'): t2.examples('test')
