@@ -178,4 +178,5 @@ d = { 'settings': { 'branch': 'main',
                                    'fst_nb.tasks_math.MathVerifier.close': ('math.html#mathverifier.close', 'fst_nb/tasks_math.py'),
                                    'fst_nb.tasks_math._rg_rows': ('math.html#_rg_rows', 'fst_nb/tasks_math.py'),
                                    'fst_nb.tasks_math.hash_seed': ('math.html#hash_seed', 'fst_nb/tasks_math.py'),
+                                   'fst_nb.tasks_math.integer_check': ('math.html#integer_check', 'fst_nb/tasks_math.py'),
                                    'fst_nb.tasks_math.math_verifier': ('math.html#math_verifier', 'fst_nb/tasks_math.py')}}}
