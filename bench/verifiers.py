@@ -21,7 +21,7 @@ def bench(label, name, params, n=400):
     t0 = time.time(); task.examples('train'); exs = task.examples('test'); load = time.time() - t0
     exs = [exs[i % len(exs)] for i in range(n)]
     comps = [completions(task, e, i) for i, e in enumerate(exs)]
-    task.score(comps[0], exs[0])                              # warm-up (starts workers, builds indexes)
+    task.score_batch(comps[:24], exs[:24])                    # warm-up (starts workers, builds indexes)
     t0 = time.time(); vs = task.score_batch(comps, exs); dt = time.time() - t0
     acc = sum(v.score for v in vs) / n
     print(f"{label:18} {n / dt:9.0f} verdicts/s  ({n} in {dt:.2f}s; mean score {acc:.2f}; loading both splits {load:.2f}s)")
