@@ -7,7 +7,7 @@ prompts x 2 samples, fixed sampling seed) by at least MARGIN.
 
 STATUS (measured 2026-11-22 on the shared 2-core machine): NOT MET. The default warm start (200 SFT steps, batch 16,
 lr 3e-3) teaches the `\\boxed{...}` format but not edge-following: held-out reward 0.0, so every RL group has equal
-rewards and is dropped. A further 200 SFT steps (lr 2e-3) still gave 0.0. The test is therefore skipped unless
+rewards and is dropped. A further 300 SFT steps (lr 2e-3, loss 0.81 -> ~0.65) still gave 0.0. The test is therefore skipped unless
 FST_LEARNING_TEST=1; it needs a stronger warm start (more SFT steps, or an easier preset) before it can pass.
 """
 import os
