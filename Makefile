@@ -77,7 +77,7 @@ test-slow: setup vllm-setup
 	$(VENV)/bin/nbdev_test --n_workers 1 --flags slow --timing
 	@$(PY) -m pytest tests/ -q -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow pytest tests"; exit 0; fi; exit $$rc
 
-bench: setup
+bench: setup vllm-setup
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean-venv:

@@ -31,7 +31,7 @@ def main():
     convs = [[{'role': 'user', 'content': f'Find a path from node {i} to node {(7 * i) % 50}. Put it in \\boxed{{}}.'}]
              for i in range(a.batch)]
     s = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=a.new, seed=0)
-    for be in backends.values(): be.generate(convs[:4], 1, s.replace(max_new_tokens=8))   # warm-up
+    for be in backends.values(): be.generate(convs[:4], 1, s)   # warm-up
     times = {k: [] for k in backends}
     for r in range(a.rounds):
         order = list(backends) if r % 2 == 0 else list(backends)[::-1]
