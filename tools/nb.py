@@ -4,16 +4,18 @@ The notebook stays the source of truth; the text form is a scratch copy (never c
 Cells are separated by lines `#%%` (code) and `#%% md` (markdown; each line of the cell prefixed by `# ` or `#`).
 A code cell may start with `#%% tags=parameters` to carry cell tags (comma separated).
 """
-import json, sys
+import hashlib, json, sys
 from pathlib import Path
 
-def _cell(kind, lines, tags):
+def _cell(kind, lines, tags, n=[0]):
     while lines and not lines[-1].strip(): lines.pop()
     while lines and not lines[0].strip(): lines.pop(0)
     src = '\n'.join(lines)
     meta = {'tags': tags} if tags else {}
-    if kind == 'md': return {'cell_type': 'markdown', 'metadata': meta, 'source': src}
-    return {'cell_type': 'code', 'execution_count': None, 'metadata': meta, 'outputs': [], 'source': src}
+    n[0] += 1
+    cid = hashlib.sha1(f'{n[0]}:{src}'.encode()).hexdigest()[:8]   # deterministic ids: exports stay stable
+    if kind == 'md': return {'cell_type': 'markdown', 'id': cid, 'metadata': meta, 'source': src}
+    return {'cell_type': 'code', 'execution_count': None, 'id': cid, 'metadata': meta, 'outputs': [], 'source': src}
 
 def from_py(text):
     cells, kind, tags, buf = [], None, [], []
