@@ -14,12 +14,12 @@ from fastcore.basics import patch
 from .core import RunDir, atomic_write_json
 
 # %% auto #0
-__all__ = ['DASH_METRICS', 'COLORS', 'PLOT_MODES', 'STEP_METHODS', 'DemoRun', 'make_demo_run', 'as_run_dir', 'run_label',
-           'dashboard_data', 'dashboard_figure', 'save_html', 'LiveFigure', 'widgets_ok', 'View', 'plot_mode',
-           'PlotPane', 'Dashboard', 'candidate_text', 'FrontierData', 'gepa_rounds', 'frontier_data', 'lineage_layout',
-           'frontier_figure', 'word_diff', 'diff_html', 'candidate_detail', 'candidate_html', 'FrontierView',
-           'critique_rows', 'critique_figure', 'proposal_html', 'CritiqueBrowser', 'state_summary', 'summary_html',
-           'CycleStepper', 'RunViews']
+__all__ = ['DASH_METRICS', 'RL_KINDS', 'COLORS', 'PLOT_MODES', 'STEP_METHODS', 'DemoRun', 'make_demo_run', 'as_run_dir',
+           'run_label', 'dashboard_data', 'dashboard_figure', 'save_html', 'LiveFigure', 'widgets_ok', 'View',
+           'plot_mode', 'PlotPane', 'Dashboard', 'candidate_text', 'FrontierData', 'gepa_rounds', 'frontier_data',
+           'lineage_layout', 'frontier_figure', 'word_diff', 'diff_html', 'candidate_detail', 'candidate_html',
+           'FrontierView', 'critique_rows', 'critique_figure', 'proposal_html', 'CritiqueBrowser', 'state_summary',
+           'summary_html', 'CycleStepper', 'RunViews']
 
 # %% ../nbs/07_views.ipynb #2b7b8d24
 _EDITS = ["Reason step by step before answering.", "Put only the final answer inside \\boxed{}.",
@@ -166,11 +166,12 @@ def _get(row: dict, *keys, default=None):
         if k in row and row[k] is not None: return row[k]
     return default
 
-# %% ../nbs/07_views.ipynb #a1f826cc
+# %% ../nbs/07_views.ipynb #81b44b1f
 DASH_METRICS = {'reward_mean': 'reward', 'pass_rate': 'pass rate', 'kl': 'KL to base', 'entropy': 'entropy',
                 'clip_frac': 'clip fraction'}
+RL_KINDS = ('rl', 'train')     # the contract says 'rl'; fst_nb.fst writes 'train'
 
-def _kl(r): return _get(r, 'kl_k3_mean', 'kl_k1_mean')
+def _kl(r): return _get(r, 'kl_k3_mean', 'kl_k3_token', 'kl_ref_k3', 'kl_k1_mean', 'kl_k1_token')
 
 def _series(rows, key, x):
     pts = [(r[x], r[key] if key != 'kl' else _kl(r)) for r in rows if x in r and (r.get(key) if key != 'kl' else _kl(r)) is not None]
@@ -181,7 +182,7 @@ def dashboard_data(runs, x:str='samples_seen') -> dict:
     out = {}
     for run in (runs if isinstance(runs, (list, tuple)) else [runs]):
         rows = as_run_dir(run).read()
-        rl, ev = [r for r in rows if r.get('kind') == 'rl'], [r for r in rows if r.get('kind') == 'eval']
+        rl, ev = [r for r in rows if r.get('kind') in RL_KINDS], [r for r in rows if r.get('kind') == 'eval']
         d = {m: _series(rl, m, x) for m in DASH_METRICS}
         if not d['kl'][0]: d['kl'] = _series(ev, 'kl', x)
         ev_shown = [r for r in ev if r.get('prompt', 'pool') == 'pool'] or ev   # the pool's evals, else the seed prompt's
@@ -190,7 +191,7 @@ def dashboard_data(runs, x:str='samples_seen') -> dict:
         out[run_label(run)] = d
     return out
 
-# %% ../nbs/07_views.ipynb #48925808
+# %% ../nbs/07_views.ipynb #96561e2d
 COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf']
 
 def dashboard_figure(runs, x:str='samples_seen', height:int=720) -> go.Figure:
@@ -221,7 +222,7 @@ def save_html(fig, path) -> Path:
     fig.write_html(path, include_plotlyjs=True, full_html=True)
     return path
 
-# %% ../nbs/07_views.ipynb #b3ab50c9
+# %% ../nbs/07_views.ipynb #c9eb2868
 class LiveFigure(go.FigureWidget):
     "A `go.FigureWidget` whose comm opens only once its figure data is set (no blank first render)."
     def open(self):
@@ -231,7 +232,7 @@ class LiveFigure(go.FigureWidget):
         self._fst_ready = True
         self.open()
 
-# %% ../nbs/07_views.ipynb #9eccdced
+# %% ../nbs/07_views.ipynb #0d4f0f48
 def widgets_ok() -> bool:
     "Whether a widget frontend is likely attached (override with FST_NB_WIDGETS=1|0)."
     v = os.environ.get('FST_NB_WIDGETS')
@@ -261,7 +262,7 @@ def _sync_figure(fw: LiveFigure, fig: go.Figure) -> bool:
         fw.layout.shapes, fw.layout.annotations = fig.layout.shapes, fig.layout.annotations
     return not same
 
-# %% ../nbs/07_views.ipynb #3bee45e7
+# %% ../nbs/07_views.ipynb #26b9751b
 PLOT_MODES = ('output', 'figurewidget')
 
 def plot_mode(plot:str|None=None) -> str:
@@ -288,9 +289,9 @@ class PlotPane:
                                          'text/plain': f'<plotly figure, {len(fig.data)} traces>'}},)
         return False
 
-# %% ../nbs/07_views.ipynb #dbf17401
+# %% ../nbs/07_views.ipynb #bfa82990
 def _status_line(name, rows):
-    rl = [r for r in rows if r.get('kind') == 'rl']
+    rl = [r for r in rows if r.get('kind') in RL_KINDS]
     if not rows: return f"<b>{html.escape(name)}</b>: no metrics yet"
     last = rows[-1]
     rew = f", reward {rl[-1]['reward_mean']:.3f}" if rl and rl[-1].get('reward_mean') is not None else ''
@@ -328,7 +329,7 @@ class Dashboard(View):
 
     def __repr__(self): return f"Dashboard({', '.join(run_label(r) for r in self.runs)})"
 
-# %% ../nbs/07_views.ipynb #6583c46e
+# %% ../nbs/07_views.ipynb #1d37da07
 def _sizes(runs): return tuple(as_run_dir(r).metrics_path.stat().st_size if as_run_dir(r).metrics_path.exists() else 0 for r in runs)
 
 @patch
@@ -348,7 +349,7 @@ def stop(self:Dashboard):
     self._stop.set()
     if self._thread is not None: self._thread.join(timeout=5); self._thread = None
 
-# %% ../nbs/07_views.ipynb #662318ff
+# %% ../nbs/07_views.ipynb #1f5219e8
 _BORN = ('seed', 'carried', 'accepted', 'merge_accepted')
 
 def _cand(row): return _get(row, 'candidate', 'idx', 'id', 'candidate_idx')
@@ -387,7 +388,7 @@ class FrontierData:
         return (f"FrontierData(round={self.round}, {len(self.candidates)} candidates × {len(self.examples)} examples, "
                 f"frontier={[c for c, f in zip(self.candidates, self.on_frontier) if f]})")
 
-# %% ../nbs/07_views.ipynb #db5abc99
+# %% ../nbs/07_views.ipynb #3542081e
 def _mean(xs):
     xs = [x for x in xs if x is not None]
     return sum(xs) / len(xs) if xs else None
@@ -439,7 +440,7 @@ def frontier_data(run, round:int|None=None) -> FrontierData:
     return FrontierData(R, cands, examples, scores, best, [any(b) for b in best], [_mean(row) for row in scores],
                         history, parents, created, texts)
 
-# %% ../nbs/07_views.ipynb #5e4d0aa1
+# %% ../nbs/07_views.ipynb #5a2b1fab
 def lineage_layout(parents:dict) -> dict:
     "Position {candidate: (generation, y)} of each candidate in the lineage tree (first parent = tree parent)."
     kids = {c: [] for c in parents}
@@ -456,7 +457,7 @@ def lineage_layout(parents:dict) -> dict:
     for r in roots: place(r, 0)
     return pos
 
-# %% ../nbs/07_views.ipynb #2a364715
+# %% ../nbs/07_views.ipynb #9ebe830e
 def _clabel(c, front): return f"#{c} ★" if front else f"#{c}"
 
 def frontier_figure(run, round:int|None=None, selected=None, height:int=640) -> go.Figure:
@@ -505,7 +506,7 @@ def frontier_figure(run, round:int|None=None, selected=None, height:int=640) -> 
     fig.update_layout(height=height, template='plotly_white', margin=dict(l=60, r=20, t=40, b=40))
     return fig
 
-# %% ../nbs/07_views.ipynb #25da0b45
+# %% ../nbs/07_views.ipynb #7195ded3
 def word_diff(old:str, new:str) -> list[tuple[str, str]]:
     "Word-level diff of two texts as (op, text) pieces, op in '=', '+', '-'."
     a, b = re.findall(r'\s+|[^\s]+', old or ''), re.findall(r'\s+|[^\s]+', new or '')
@@ -521,7 +522,7 @@ def diff_html(old:str, new:str) -> str:
     sty = {'=': '{}', '-': '<del style="background:#fdd;color:#900">{}</del>', '+': '<ins style="background:#dfd;color:#060;text-decoration:none">{}</ins>'}
     return ''.join(sty[op].format(html.escape(t)) for op, t in word_diff(old, new))
 
-# %% ../nbs/07_views.ipynb #c73d8887
+# %% ../nbs/07_views.ipynb #a742ad3d
 def _critique_for(rd, c):
     "The critiques.jsonl row whose proposal became candidate `c` (None for a seed or a merge)."
     return next((r for r in rd.read('critiques.jsonl') if _get(r, 'child', 'candidate', 'new_candidate') == c), None)
@@ -549,7 +550,7 @@ def candidate_html(d:dict) -> str:
              if cr else "<i>no critique (a seed or a merge)</i>")
     return head + body
 
-# %% ../nbs/07_views.ipynb #24f99fad
+# %% ../nbs/07_views.ipynb #cc223da8
 class FrontierView(View):
     "GEPA's Pareto frontier of a run: heatmap, scores across rounds, lineage, and the selected candidate's detail."
     def __init__(self, run, height:int=640, plot:str|None=None):
@@ -619,7 +620,7 @@ class FrontierView(View):
 
     def __repr__(self): return f"FrontierView({run_label(self.run)})"
 
-# %% ../nbs/07_views.ipynb #7b63909d
+# %% ../nbs/07_views.ipynb #fea6a488
 _DECIDED = ('accepted', 'rejected', 'malformed', 'skipped')
 
 def _cost(r):
@@ -663,7 +664,7 @@ def critique_rows(run, round:int|None=None, # only this GEPA round
         out.append(row)
     return out
 
-# %% ../nbs/07_views.ipynb #bbbb095d
+# %% ../nbs/07_views.ipynb #1cd8492e
 def _short(x, n=90):
     s = ' '.join(str(x).split()); return s if len(s) <= n else s[:n - 1] + '…'
 
@@ -691,7 +692,7 @@ def critique_figure(run, height:int=620, **filters) -> go.Figure:
     fig.update_layout(height=height, template='plotly_white', margin=dict(l=50, r=20, t=40, b=20), legend=dict(orientation='h', y=1.08))
     return fig
 
-# %% ../nbs/07_views.ipynb #42c1e841
+# %% ../nbs/07_views.ipynb #be72fb71
 def proposal_html(r:dict, parent_text:str|None=None) -> str:
     "One proposal (a `critique_rows` row) as HTML."
     n, col = len(r['examples']), lambda xs: list(xs) + [''] * (len(r['examples']) - len(xs))
@@ -711,7 +712,7 @@ def proposal_html(r:dict, parent_text:str|None=None) -> str:
             f"<th>verifier feedback</th></tr>{trs}</table>"
             f"<b>critique</b>{pre}{html.escape(str(r['critique']))}</pre><b>proposed text</b> (diff vs the parent){pre}{proposed}</pre>")
 
-# %% ../nbs/07_views.ipynb #510854dc
+# %% ../nbs/07_views.ipynb #8bf29d45
 class CritiqueBrowser(View):
     "Browse a run's GEPA proposals: filters, a score-change plot, a list and the selected proposal's detail."
     def __init__(self, run, height:int=300, plot:str|None=None):
@@ -788,9 +789,18 @@ class CritiqueBrowser(View):
 
     def __repr__(self): return f"CritiqueBrowser({run_label(self.run)}, {len(self.rows())} proposals)"
 
-# %% ../nbs/07_views.ipynb #fadf3ce9
+# %% ../nbs/07_views.ipynb #6016705b
 STEP_METHODS = {'GEPA round': 'gepa_round', 'RL step': 'rl_step', 'Full cycle': 'cycle', 'Evaluate': 'evaluate'}
-_TOTAL_KEYS = ('total_steps', 'steps', 'max_steps', 'rl_steps')
+
+def _total_steps(cfg:dict) -> int|None:
+    "RL steps a run plans, from its config: total_steps, a continual `sequence` ('task:preset:steps,...'), cycles × rl_steps."
+    for k in ('total_steps', 'max_steps'):
+        if isinstance(cfg.get(k), int): return cfg[k]
+    if cfg.get('sequence'):
+        try: return sum(int(item.split(':')[2]) for item in cfg['sequence'].split(','))
+        except (IndexError, ValueError): return None
+    if isinstance(cfg.get('cycles'), int) and isinstance(cfg.get('rl_steps'), int): return cfg['cycles'] * cfg['rl_steps']
+    return cfg.get('steps') if isinstance(cfg.get('steps'), int) else None
 
 def _state_dict(st) -> dict:
     if st is None: return {}
@@ -807,9 +817,9 @@ def state_summary(run) -> dict:
     "What the stepper's summary shows: progress counters from the metrics, the latest values, the run's own state."
     rd = as_run_dir(run); rows = rd.read()
     by = lambda k: [r for r in rows if r.get('kind') == k]
-    rl, gp, ev = by('rl'), by('gepa'), by('eval')
+    rl, gp, ev = by('rl') + by('train'), by('gepa'), by('eval')
     last = rows[-1] if rows else {}
-    total = next((rd.config[k] for k in _TOTAL_KEYS if isinstance(rd.config.get(k), int)), None) if (rd.path/'config.json').exists() else None
+    total = _total_steps(rd.config) if (rd.path/'config.json').exists() else None
     return dict(step=last.get('step', 0), total_steps=total, cycle=last.get('cycle', 0), samples_seen=last.get('samples_seen', 0),
                 rl_steps=len(rl), gepa_rounds=len(gp), eval_rows=len(ev),
                 reward=rl[-1].get('reward_mean') if rl else None, pass_rate=rl[-1].get('pass_rate') if rl else None,
@@ -825,7 +835,7 @@ def summary_html(s:dict) -> str:
             ''.join(f"<tr><td style='padding-right:12px;color:#555'>{html.escape(k)}</td><td data-key='{html.escape(k)}'>{fmt(v)}</td></tr>" for k, v in items)
             + "</table>")
 
-# %% ../nbs/07_views.ipynb #8fe0ee76
+# %% ../nbs/07_views.ipynb #d89ca6cb
 class CycleStepper(View):
     "Buttons that drive a run's step-through API, a progress bar, a state summary and the views it refreshes."
     def __init__(self, run, views:list|None=None, # views refreshed after each call (default: a Dashboard of the run)
@@ -895,7 +905,7 @@ class CycleStepper(View):
 
     def __repr__(self): return f"CycleStepper({type(self.run).__name__} at {run_label(self.run)})"
 
-# %% ../nbs/07_views.ipynb #1addf982
+# %% ../nbs/07_views.ipynb #c563d77e
 class RunViews(View):
     "All views of one run in tabs: (stepper,) dashboard, frontier, critiques; static figures when widgets are unavailable."
     def __init__(self, run):
