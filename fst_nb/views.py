@@ -191,7 +191,7 @@ def dashboard_data(runs, x:str='samples_seen') -> dict:
         out[run_label(run)] = d
     return out
 
-# %% ../nbs/07_views.ipynb #96561e2d
+# %% ../nbs/07_views.ipynb #5bbdf855
 COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf']
 
 def dashboard_figure(runs, x:str='samples_seen', height:int=720) -> go.Figure:
@@ -209,7 +209,9 @@ def dashboard_figure(runs, x:str='samples_seen', height:int=720) -> go.Figure:
             fig.add_trace(go.Scatter(x=d[f'eval/{m}'][0], y=d[f'eval/{m}'][1], mode='markers', name=f'{name} eval',
                                      legendgroup=name, showlegend=i == 1, marker=dict(symbol='diamond', size=10, color=col),
                                      meta=f'{name}|eval/{m}'), row=i, col=1)
-        for gx in d['gepa']: fig.add_vline(x=gx, line=dict(color=col, dash='dot', width=1), opacity=0.5)
+        for gx in d['gepa']:      # one dotted line through every panel per GEPA round (add_vline would add one per panel)
+            fig.add_shape(type='line', xref='x', yref='paper', x0=gx, x1=gx, y0=0, y1=1, opacity=0.5,
+                          line=dict(color=col, dash='dot', width=1))
     fig.update_layout(height=height, margin=dict(l=50, r=20, t=40, b=40), template='plotly_white',
                       legend=dict(orientation='h', y=1.06), title=None)
     fig.update_xaxes(title_text=x.replace('_', ' '), row=len(DASH_METRICS), col=1)
