@@ -54,6 +54,7 @@ def test_views_open_post_hoc_on_a_path(tmp_path):
     path = str(rd.path)
     assert V.frontier_data(path).candidates == V.frontier_data(rd).candidates
     assert len(V.critique_rows(path)) == 2 * 3          # 2 rounds × 3 proposals
+    assert {r['status'] for r in V.critique_rows(path)} <= {'accepted', 'rejected'}
     assert V.Dashboard(path).data() == V.dashboard_data(rd)
     html = V.save_html(V.FrontierView(path), tmp_path/'f.html').read_text()
     assert 'js-plotly-plot' in html or 'plotly' in html.lower()
@@ -73,15 +74,25 @@ def test_static_fallback_when_no_widget_frontend(tmp_path, monkeypatch):
 
 
 def test_gepa_schema_variants(tmp_path):
-    "Rows spelled the other ways GEPA may write them (idx/parent/score lists) read the same."
+    "Rows spelled the other ways a run may write them (idx/parent/text, one row per candidate with a list of scores)."
     rd = RunDir.create({'mode': 'gepa'}, root=tmp_path, name='v')
-    rd.log(file='pool.jsonl', round=0, idx=0, parent=None, prompt='seed')
+    rd.log(file='pool.jsonl', round=1, idx=0, parent=None, prompt='seed')
     rd.log(file='pool.jsonl', round=1, idx=1, parent=0, prompt='seed plus')
-    rd.log(file='scores.jsonl', round=0, idx=0, example_ids=['x', 'y'], scores=[1.0, 0.0])
+    rd.log(file='scores.jsonl', round=1, idx=0, example_ids=['x', 'y'], scores=[1.0, 0.0])
     rd.log(file='scores.jsonl', round=1, idx=1, example_ids=['x', 'y'], scores=[0.0, 1.0])
     fd = V.frontier_data(rd)
     assert (fd.candidates, fd.parents, fd.on_frontier) == ([0, 1], {0: [], 1: [0]}, [True, True])
     assert V.candidate_detail(rd, 1)['diff'] == [('=', 'seed'), ('+', ' plus')]
+
+
+def test_multi_component_candidates_and_minibatch_rows(tmp_path):
+    "GEPA's schema: texts are dicts of components; minibatch scores stay out of the Pareto table."
+    rd = RunDir.create({'mode': 'gepa'}, root=tmp_path, name='m')
+    rd.log(file='pool.jsonl', round=1, event='seed', candidate='c0', parents=[], texts={'system_prompt': 'A', 'hint': 'B'})
+    rd.log(file='scores.jsonl', round=1, candidate='c0', example='e1', score=0.5, split='pareto')
+    rd.log(file='scores.jsonl', round=1, candidate='c0', example='e9', score=1.0, split='minibatch', proposal=0)
+    fd = V.frontier_data(rd)
+    assert (fd.examples, fd.scores, fd.texts['c0']) == (['e1'], [[0.5]], '[system_prompt]\nA\n[hint]\nB')
 
 
 @settings(max_examples=40, deadline=None)
@@ -89,8 +100,9 @@ def test_gepa_schema_variants(tmp_path):
 def test_frontier_is_the_set_of_column_maxima(tmp_path_factory, matrix):
     rd = RunDir.create({}, root=tmp_path_factory.mktemp('h'), name='r')
     for c, row in enumerate(matrix):
-        rd.log(file='pool.jsonl', round=0, candidate=c, parents=[0] if c else [], text=f'p{c}')
-        rd.log(file='scores.jsonl', round=0, candidate=c, scores={f'e{j}': s for j, s in enumerate(row)})
+        rd.log(file='pool.jsonl', round=1, event='seed' if c == 0 else 'accepted', candidate=c, parents=[0] if c else [],
+               texts={'system_prompt': f'p{c}'})
+        for j, s in enumerate(row): rd.log(file='scores.jsonl', round=1, candidate=c, example=f'e{j}', score=s, split='pareto')
     fd = V.frontier_data(rd)
     col_max = [max(r[j] for r in matrix) for j in range(3)]
     assert fd.on_frontier == [any(s == m for s, m in zip(r, col_max)) for r in matrix]
