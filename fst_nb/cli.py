@@ -16,7 +16,8 @@ __all__ = ['PRESETS', 'load_config', 'open_run', 'main']
 # %% ../nbs/08a_cli.ipynb #75bfcf8c
 PRESETS = {
     'quick': dict(mode='fst', task='star_graph', preset='tiny', model='tiny-star', cycles=3, rl_steps=4, problems=2, G=8,
-                  pool_k=4, gepa_budget=32, minibatch=3, max_new_tokens=32, eval_problems=16),
+                  pool_k=4, gepa_budget=24, minibatch=3, max_new_tokens=32, eval_problems=16,
+                  reflection_max_tokens=128),
     'continual': dict(mode='fst', sequence='star_graph:tiny:8,math:small:8', model='tiny', rl_steps=4, problems=2, G=8,
                       pool_k=4, gepa_budget=24, max_new_tokens=32, eval_problems=8),
     'gpu-star': dict(mode='fst', task='star_graph', preset='paper', model='Qwen/Qwen3-1.7B', backend='auto', lora_r=32,

@@ -19,7 +19,7 @@ from .gepa import Gepa, GepaConfig, Pool, make_reflector
 # %% auto #0
 __all__ = ['SEED_PROMPT', 'WARM_MODELS', 'RECORDS', 'Phase', 'FSTConfig', 'resolve_model', 'FSTRun']
 
-# %% ../nbs/06_fst.ipynb #3ae02ccb
+# %% ../nbs/06_fst.ipynb #abc4778f
 SEED_PROMPT = "Solve the problem. Think step by step, then give the final answer in \\boxed{}."
 
 @dataclass
@@ -48,6 +48,7 @@ class FSTConfig(Config):
     minibatch: int = span(3, 1)       # GEPA reflective minibatch
     reflection_lm: str = 'self'       # 'self' (frozen copy of the start policy) or a litellm model string
     reflection_api_base: str = ''     # api_base for a litellm reflection LM ('' : provider default)
+    reflection_max_tokens: int = span(1024, 16)  # longest reflection reply (critique + new text)
     seed_prompt: str = SEED_PROMPT    # the task-agnostic seed of the prompt pool
     lr: float = span(1e-4, 0, lo_open=True)
     warmup_steps: int = span(2, 0)
@@ -91,7 +92,7 @@ def resolve_model(name: str) -> str:
     from fst_nb.warmstart import WarmStart, warm_start
     return str(warm_start(WarmStart(**WARM_MODELS[name]), verbose=False))
 
-# %% ../nbs/06_fst.ipynb #d5a8f93a
+# %% ../nbs/06_fst.ipynb #d462ca93
 class FSTRun:
     "A Fast-Slow Training run: step through it with gepa_round / rl_step / evaluate / cycle, or call train()."
     def __init__(self, cfg: FSTConfig, run_dir: RunDir):
@@ -107,12 +108,16 @@ class FSTRun:
                          eval_problems=cfg.eval_problems, seed=cfg.seed)
         self.trainer = CISPOTrainer(self.policy, self.task_of(0), tc, backend=self.backend, run=None,
                                     pool=[cfg.seed_prompt], verbose=cfg.verbose)
-        self.reflector = None if cfg.mode == 'rl' else make_reflector(
-            cfg.reflection_lm, policy=self.policy, **({'api_base': cfg.reflection_api_base} if cfg.reflection_api_base else {}))
+        self.reflector = None if cfg.mode == 'rl' else make_reflector(cfg.reflection_lm, policy=self.policy, **self._lm_kw())
         self.pool = Pool([cfg.seed_prompt])
         self.prompts = [cfg.seed_prompt]                     # the K contexts RL uses now
         self.cycle_no, self.phase, self.phase_step, self.gepa_calls = 0, 0, 0, 0
         self.last_round = None
+
+    def _lm_kw(self) -> dict:
+        c = self.cfg
+        if c.reflection_lm == 'self': return {'max_new_tokens': c.reflection_max_tokens}
+        return {'max_tokens': c.reflection_max_tokens, **({'api_base': c.reflection_api_base} if c.reflection_api_base else {})}
 
     @classmethod
     def create(cls, cfg: FSTConfig, run_dir=None, root=None, name=None) -> 'FSTRun':
