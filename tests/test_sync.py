@@ -5,7 +5,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 def _copy_project(dst):
-    for name in ('settings.ini', 'nbs', 'fst_nb', 'tools'):
+    for name in ('settings.ini', 'nbs', 'fst_nb', 'tools', 'README.md'):
         src = ROOT/name
         if src.is_dir(): shutil.copytree(src, dst/name, ignore=shutil.ignore_patterns('__pycache__', '.ipynb_checkpoints'))
         else: shutil.copy(src, dst/name)
@@ -38,3 +38,9 @@ def test_dirty_notebook_fails_naming_notebook(tmp_path):
     nb_path.write_text(json.dumps(nb, indent=1) + '\n')
     res = _sync(tmp_path)
     assert res.returncode != 0 and 'nbs/00_core.ipynb' in res.stderr
+
+def test_readme_out_of_step_fails(tmp_path):
+    _copy_project(tmp_path)
+    (tmp_path/'README.md').write_text((tmp_path/'README.md').read_text() + '\nhand edit\n')
+    res = _sync(tmp_path)
+    assert res.returncode != 0 and 'README.md differs from nbs/index.ipynb' in res.stderr

@@ -26,6 +26,11 @@ def main():
                    'Fix: run `nbdev_export` (the files above are now re-exported) and commit them.')
     bad += run_step('nbdev_clean', 'nbs', '*.ipynb', 'these notebooks were not clean',
                     'Fix: run `nbdev_clean` (the notebooks above are now cleaned) and commit them.')
+    readme = subprocess.run([sys.executable, str(ROOT/'tools'/'readme.py'), '--check'], cwd=ROOT)
+    if readme.returncode:
+        print("OUT OF SYNC: README.md differs from nbs/index.ipynb\nFix: run `python tools/readme.py` and commit README.md.",
+              file=sys.stderr)
+        bad.append('README.md')
     if bad: sys.exit(1)
     print("sync-check: library and notebooks in sync, notebooks clean")
 
