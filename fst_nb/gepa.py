@@ -683,10 +683,10 @@ def _plan(self: Gepa, st) -> list:
 def _reflect(self: Gepa, live, st) -> list:
     "Ask the reflection LM about every live proposal at once; returns the proposals with a well-formed child."
     pool, cfg = self.pool, self.cfg
-    prompts = [reflection_prompt(p.component, pool[p.parent][p.component],
-                                 reflection_records(g, cfg.max_output_chars, task=self.task)) for p, g in live]
+    recs = [reflection_records(g, cfg.max_output_chars, task=self.task) for _, g in live]   # what the LM reads
+    prompts = [reflection_prompt(p.component, pool[p.parent][p.component], r) for (p, _), r in zip(live, recs)]
     kids = []
-    for (p, _), rep in zip(live, self.reflector.complete(prompts)):
+    for (p, _), rec, rep in zip(live, recs, self.reflector.complete(prompts)):
         old = pool[p.parent][p.component]
         new, p.critique, reason = (parse_reply(rep.text, old, cfg.max_text_chars) if rep.error is None
                                    else (None, '', f'reflection LM error: {rep.error}'))
@@ -698,7 +698,7 @@ def _reflect(self: Gepa, live, st) -> list:
             component=p.component, minibatch=p.minibatch, parent_scores=p.parent_scores, critique=p.critique,
             new_text=new, status='ok' if new is not None else ('error' if rep.error else 'malformed'), reason=reason,
             reply=rep.text, lm=self.reflector.name, tokens_in=rep.tokens_in, tokens_out=rep.tokens_out, cost=rep.cost,
-            seconds=round(rep.seconds, 3)), st)
+            seconds=round(rep.seconds, 3), records=rec), st)
     return kids
 
 @patch
