@@ -7,8 +7,9 @@ warm-up and not counted. Prints the median seconds per step of each and the rati
 Usage: python bench/cispo_vs_trl.py [--model tiny] [--rounds 3] [--steps 4]
 
 Measured 2026-11-22 (--rounds 3 --steps 3, shared machine at load average 12-16 on 2 cores, so absolute times are ~60-100x
-the unloaded peer figure of 0.94 s/step): round 0 ours 61.4 vs TRL 81.0 s/step (0.76), round 1 97.5 vs 106.7 (0.91);
-a first run (--rounds 2) gave 94.5 vs 78.0 (1.21). Under this load the ratio is noise; re-measure on a quiet machine.
+the unloaded peer figure of 0.94 s/step): per round ours/TRL 61.4/81.0, 97.5/106.7, 53.2/45.7 s/step; medians over
+6 timed steps each 64.5 vs 81.0 s/step, ratio 0.80. A first run (--rounds 2) gave 94.5 vs 78.0 (1.21). Under this load
+the ratio is mostly noise (per-round ratios 0.76-1.21); re-measure on a quiet machine.
 """
 import argparse, contextlib, io, os, statistics, sys, tempfile, time, warnings
 os.environ.setdefault('OMP_NUM_THREADS', '2')
