@@ -5,8 +5,13 @@ Same tiny model (fresh copies of the same weights), same prompts, 2 prompts x 8 
 alternate in this one process: ROUNDS times (STEPS of ours, then STEPS of TRL); the first step of each block is a
 warm-up and not counted. Prints the median seconds per step of each and the ratio ours / TRL (target <= 0.8).
 Usage: python bench/cispo_vs_trl.py [--model tiny] [--rounds 3] [--steps 4]
+
+Measured 2026-11-22 (--rounds 3 --steps 3, shared machine at load average 12-16 on 2 cores, so absolute times are ~60-100x
+the unloaded peer figure of 0.94 s/step): per round ours/TRL 61.4/81.0, 97.5/106.7, 53.2/45.7 s/step; medians over
+6 timed steps each 64.5 vs 81.0 s/step, ratio 0.80. A first run (--rounds 2) gave 94.5 vs 78.0 (1.21). Under this load
+the ratio is mostly noise (per-round ratios 0.76-1.21); re-measure on a quiet machine.
 """
-import argparse, os, statistics, sys, tempfile, time, warnings
+import argparse, contextlib, io, os, statistics, sys, tempfile, time, warnings
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 import torch
 torch.set_num_threads(2)
@@ -55,7 +60,7 @@ def trl_block(model_name, steps, tokens, seed):
                           disable_tqdm=True, seed=seed, temperature=1.0, dataloader_num_workers=0)
         tr = GRPOTrainer(model=pol.model, reward_funcs=reward, args=args, train_dataset=ds,
                          processing_class=pol.tokenizer, callbacks=[Timer()])
-        tr.train()
+        with contextlib.redirect_stdout(io.StringIO()): tr.train()   # TRL prints its summary dict
     return times[1:]
 
 def main():
