@@ -204,7 +204,7 @@ def rl_step(self: FSTRun) -> dict:
               f"loss {row['loss']:+.4f} clip {row['clip_frac']:.3f} kept {row['groups_kept']} {row['step_time']:.1f}s")
     return row
 
-# %% ../nbs/06_fst.ipynb #4382b2f3
+# %% ../nbs/06_fst.ipynb #102a40e4
 @patch
 def _eval_tasks(self: FSTRun) -> list[int]:
     "Phases whose tasks an evaluation scores: every phase seen so far, and the next one."
@@ -233,13 +233,17 @@ def _score_prompt(self: FSTRun, task, prompt, backend=None, kl: bool = False) ->
     return out
 
 @patch
-def evaluate(self: FSTRun) -> list[dict]:
+def evaluate(self: FSTRun, after_phase: int | None = None) -> list[dict]:
     "Held-out reward (seed prompt and best pool prompt) on the tasks seen so far and the next; KL to the start weights."
     rows, best = [], self.prompts[0]
+    if after_phase is None:   # the phase whose training the weights and pool reflect (-1: nothing trained yet)
+        after_phase = -1 if self.cycle_no == 0 and self.phase_step == 0 and self.phase == 0 else min(self.phase, len(self.phases) - 1)
+    ph_task = self.phases[after_phase].task if after_phase >= 0 else None
     for i in self._eval_tasks():
         task = self.task_of(i)
         for which, prompt in [('seed', self.cfg.seed_prompt)] + ([('pool', best)] if best != self.cfg.seed_prompt else []):
-            r = dict(kind='eval', cycle=self.cycle_no, task=task.name, preset=self.phases[i].preset, split='test', prompt=which,
+            r = dict(kind='eval', cycle=self.cycle_no, after_phase=after_phase, after_task=ph_task, task=task.name,
+                     preset=self.phases[i].preset, split='test', prompt=which,
                      **self._score_prompt(task, prompt, kl=(i == min(self.phase, len(self.phases) - 1))))
             self.log(r); rows.append(r)
     cur = [r for r in rows if r['task'] == self.phases[min(self.phase, len(self.phases) - 1)].task]
@@ -288,7 +292,7 @@ def resume(cls: FSTRun, path) -> 'FSTRun':
     run._say(f"resumed {rd.path} at cycle {run.cycle_no}" + ('' if last else ' (no checkpoint yet: from the start)'))
     return run
 
-# %% ../nbs/06_fst.ipynb #0e00941d
+# %% ../nbs/06_fst.ipynb #5c1a83e5
 @patch
 def _enter_phase(self: FSTRun, phase: int, reset: bool = True):
     if phase >= len(self.phases): return
@@ -301,7 +305,7 @@ def _enter_phase(self: FSTRun, phase: int, reset: bool = True):
 def cycle(self: FSTRun) -> dict:
     "One FST cycle: GEPA round, T RL steps, evaluation, checkpoint; returns a summary."
     if self.done: raise RuntimeError(f"the run is finished ({len(self.phases)} phases done)")
-    c, t0, T = self.cfg, time.time(), self._cycle_steps()
+    c, t0, T, trained = self.cfg, time.time(), self._cycle_steps(), self.phase
     if c.mode != 'rl': self.gepa_round()
     if c.mode == 'gepa':
         self.trainer.pos += T * c.problems; self.phase_step += T
@@ -311,7 +315,7 @@ def cycle(self: FSTRun) -> dict:
         self.phase += 1
         self._enter_phase(self.phase)
     self.cycle_no += 1
-    evals = self.evaluate()
+    evals = self.evaluate(after_phase=trained)
     self.save()
     return dict(cycle=self.cycle_no, seconds=round(time.time() - t0, 1), evals=evals)
 
