@@ -25,7 +25,7 @@ def test_parameters_cell_survives_nbdev_clean(tmp_path):
 @pytest.mark.slow
 def test_batch_grid_with_one_invalid_point(tmp_path):
     # mode rl keeps each point to a kernel start and a few seconds of work: the batch mechanics are what is tested here
-    base = dict(mode='rl', cycles=1, rl_steps=1, problems=1, max_new_tokens=8, eval_problems=2, decompose=False,
+    base = dict(mode='rl', model='tiny', cycles=1, rl_steps=1, problems=1, max_new_tokens=8, eval_problems=2, decompose=False,
                 verbose=False)
     sweep = Sweep(grid={'G': [4, 8], 'pool_k': [4, 6]}, seeds=[0], base=base, notebook=str(RUN_NB))
     res = run_batch(sweep, tmp_path/'batch', progress=False)
