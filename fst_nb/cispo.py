@@ -26,11 +26,11 @@ def informative(rewards: torch.Tensor) -> torch.Tensor:
     "Groups whose rewards are not all equal; rewards [N, G] -> keep [N] bool."
     return (rewards != rewards[:, :1]).any(-1)
 
-# %% ../nbs/04_cispo.ipynb #d5bc1ae8
+# %% ../nbs/04_cispo.ipynb #e5b6f2f0
 def k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
     "Per-token k3 estimate of KL(π ‖ ref) from samples of π: exp(ref − logp) − (ref − logp) − 1; [B, T] -> [B, T]."
-    d = ref_logp - logp        # [B, T]
-    return d.exp() - d - 1     # [B, T]
+    d = ref_logp - logp                      # [B, T]
+    return (torch.expm1(d) - d).clamp(min=0)  # [B, T]; expm1 and the clamp keep float rounding from going below 0
 
 def reduce_tokens(x: torch.Tensor, mask: torch.Tensor, norm: str = 'group', group: torch.Tensor | None = None) -> torch.Tensor:
     "Masked mean of per-token values x [B, T] by `norm` ('group' | 'token' | 'sequence'); group [B] ids for 'group'."
