@@ -13,10 +13,10 @@ from .batch import Sweep, run_batch, write_report
 # %% auto #0
 __all__ = ['PRESETS', 'load_config', 'open_run', 'main']
 
-# %% ../nbs/08a_cli.ipynb #75bfcf8c
+# %% ../nbs/08a_cli.ipynb #717289fe
 PRESETS = {
-    'quick': dict(mode='fst', task='star_graph', preset='tiny', model='tiny-star', cycles=3, rl_steps=4, problems=2, G=8,
-                  pool_k=4, gepa_budget=24, minibatch=3, max_new_tokens=32, eval_problems=16,
+    'quick': dict(mode='fst', task='star_graph', preset='easy', model='tiny-star-easy', cycles=3, rl_steps=4, problems=4,
+                  G=8, lr=3e-4, pool_k=4, gepa_budget=64, minibatch=3, max_new_tokens=16, eval_problems=32,
                   reflection_max_tokens=128),
     'continual': dict(mode='fst', sequence='star_graph:tiny:8,math:small:8', model='tiny', rl_steps=4, problems=2, G=8,
                       pool_k=4, gepa_budget=24, max_new_tokens=32, eval_problems=8),

@@ -19,7 +19,7 @@ from .gepa import Gepa, GepaConfig, Pool, make_reflector
 # %% auto #0
 __all__ = ['SEED_PROMPT', 'WARM_MODELS', 'RECORDS', 'Phase', 'FSTConfig', 'resolve_model', 'FSTRun']
 
-# %% ../nbs/06_fst.ipynb #abc4778f
+# %% ../nbs/06_fst.ipynb #53aa1251
 SEED_PROMPT = "Solve the problem. Think step by step, then give the final answer in \\boxed{}."
 
 @dataclass
@@ -36,7 +36,7 @@ class FSTConfig(Config):
     task: str = 'star_graph'          # task name (see fst_nb.tasks.list_tasks())
     preset: str = 'tiny'              # the task's preset
     sequence: str = ''                # continual run 'task:preset:steps,...' (overrides task/preset/cycles)
-    model: str = 'tiny'               # built-in name ('tiny', 'small', 'tiny-star'), local folder or hub name
+    model: str = 'tiny'               # built-in name ('tiny', 'small', 'tiny-star', 'tiny-star-easy'), local folder or hub name
     backend: str = 'hf'               # rollout backend: 'auto', 'hf', 'vllm', 'unsloth'
     lora_r: int = span(0, 0)          # LoRA rank (0: full fine-tuning)
     cycles: int = span(3, 1)          # cycles of a single-task run
@@ -83,8 +83,8 @@ def _check_task(name):
     if name not in list_tasks():
         raise ConfigError(f"task {name!r} is not registered; valid tasks: {', '.join(list_tasks())}")
 
-# %% ../nbs/06_fst.ipynb #1bcb1589
-WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny')}
+# %% ../nbs/06_fst.ipynb #3a6024e3
+WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy')}
 
 def resolve_model(name: str) -> str:
     "A name `load_policy` understands: warm-started built-ins (see WARM_MODELS) are trained and cached on first use."
