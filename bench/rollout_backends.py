@@ -5,12 +5,12 @@ length), temperature 1, top-p 1. The two backends alternate (which one goes firs
 the timed rounds give tokens/s and the vllm/hf ratio. Run: `make vllm-setup && PYTHONPATH=. .venv/bin/python
 bench/rollout_backends.py [--rounds 3]`.
 
-Measured on the 2-core dev machine (load average ~12 from other work, so single rounds vary by 2x), 2026-11-22:
-  default thread pinning (VLLM_CPU_OMP_THREADS_BIND=auto): vllm 101.2, hf 68.5 tok/s -> 1.48x, but HF in the same
-    process was slowed by vLLM's pinning of the process's OpenMP threads;
-  VLLM_CPU_OMP_THREADS_BIND=nobind (now the backend's default): vllm 112.3, hf 110.1 tok/s -> 1.02x.
-The 1.5x target is not met on this CPU with fp32 and a ~20M model: decode is compute-bound and both run the same
-matmuls; vLLM's gains (paged KV, continuous batching) matter for uneven lengths and larger models.
+Measured 2026-11-22 on the quiet 2-core machine (Xeon @ 2.5 GHz, AVX-512 without bf16/AMX), `--rounds 3`:
+  vllm 1072.5, hf 963.7 tok/s -> 1.11x (rounds 1.01x, 1.28x, 1.13x); vLLM in bfloat16: 489.8 vs 807.0 tok/s -> 0.61x
+  (this CPU has no bf16 arithmetic, so it is emulated). Under heavy load earlier the same bench gave 1.02x.
+The 1.5x target is not met on this CPU: decoding 64 rows of a ~20M fp32 model is compute-bound (~40 GFLOP/s for
+either backend) and both run the same fp32 matmuls; vLLM's gains (paged KV, continuous batching, bf16 kernels) need
+uneven lengths, larger models or a GPU. The HF backend here decodes with its own KV-cached loop (see 03_rollout).
 """
 import argparse, os, statistics, time
 
@@ -29,10 +29,9 @@ def main():
     if not vllm_available():
         print("rollout_backends: vllm is not installed (run `make vllm-setup`); skipped"); return
     pol = load_policy(a.model)
-    pol.model.generation_config.min_new_tokens = a.new   # hf: no early end-of-turn (vllm: ignore_eos)
     t0 = time.perf_counter()
     backends = {'vllm': make_backend('vllm', pol, ignore_eos=True, max_model_len=512),
-                'hf': make_backend('hf', pol)}
+                'hf': make_backend('hf', pol, ignore_eos=True)}
     print(f"vllm engine start {time.perf_counter() - t0:.1f} s; torch threads {torch.get_num_threads()}, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
     convs = [[{'role': 'user', 'content': f'Find a path from node {i} to node {(7 * i) % 50}. Put it in \\boxed{{}}.'}]

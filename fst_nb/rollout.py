@@ -140,7 +140,7 @@ def left_pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
         if s: ids[i, L - len(s):], mask[i, L - len(s):] = torch.tensor(s), 1
     return ids, mask
 
-# %% ../nbs/03_rollout.ipynb #15ebda50
+# %% ../nbs/03_rollout.ipynb #ace0c825
 def _cut(row: list[int], eos: int) -> tuple[list[int], str]:
     "Completion tokens up to and including the first eos, and the finish reason."
     if eos in row: return row[:row.index(eos) + 1], 'stop'
@@ -149,9 +149,10 @@ def _cut(row: list[int], eos: int) -> tuple[list[int], str]:
 @register_backend('hf')
 class HFBackend(Backend):
     "Rollouts from a transformers model: batched, left-padded, KV-cached decoding; behaviour log-probs from the raw logits."
-    def __init__(self, policy, max_batch: int | None = None):  # max_batch: rows per generate call (None: all)
+    def __init__(self, policy, max_batch: int | None = None,   # max_batch: rows per generate call (None: all)
+                 ignore_eos: bool = False):                     # ignore_eos: always decode max_new_tokens (benchmarks)
         self.model, self.tok, self.max_batch, self.version = policy.model, policy.tokenizer, max_batch, 0
-        self.eos, self.pad = self.tok.eos_token_id, self.tok.pad_token_id
+        self.eos, self.pad, self.ignore_eos = self.tok.eos_token_id, self.tok.pad_token_id, ignore_eos
 
     def update_weights(self, model) -> None:
         "Generate with `model` from now on (HF generates from the live training model) and bump the version."
@@ -171,7 +172,7 @@ class HFBackend(Backend):
             logits = out.logits[:, -1].float()                                       # [B, V]
             nxt = sample_tokens(logits, s.temperature, s.top_p).masked_fill_(done, self.pad)   # [B]
             toks.append(nxt); lps.append(logits.log_softmax(-1).gather(-1, nxt[:, None])[:, 0])
-            done |= nxt == self.eos
+            if not self.ignore_eos: done |= nxt == self.eos
             if bool(done.all()) or t == s.max_new_tokens - 1: break
             mask, last = torch.cat([mask, torch.ones_like(mask[:, :1])], 1), last + 1
             out = self.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last,
@@ -193,7 +194,7 @@ class HFBackend(Backend):
         finally: self.model.train(was_training)
         comp, lps, fins = [], [], []
         for toks, lp in ((t, l) for p in parts for t, l in zip(*p)):
-            c, f = _cut(toks, self.eos)
+            c, f = _cut(toks, None if self.ignore_eos else self.eos)
             comp.append(c); lps.append(lp[:len(c)]); fins.append(f)
         texts = self.tok.batch_decode(comp, skip_special_tokens=True)
         return Rollouts(index, rows, comp, lps, texts, fins, self.version)
