@@ -6,10 +6,11 @@ alternate in this one process: ROUNDS times (STEPS of ours, then STEPS of TRL); 
 warm-up and not counted. Prints the median seconds per step of each and the ratio ours / TRL (target <= 0.8).
 Usage: python bench/cispo_vs_trl.py [--model tiny] [--rounds 3] [--steps 4]
 
-Measured 2026-11-22 (--rounds 3 --steps 3, shared machine at load average 12-16 on 2 cores, so absolute times are ~60-100x
-the unloaded peer figure of 0.94 s/step): per round ours/TRL 61.4/81.0, 97.5/106.7, 53.2/45.7 s/step; medians over
-6 timed steps each 64.5 vs 81.0 s/step, ratio 0.80. A first run (--rounds 2) gave 94.5 vs 78.0 (1.21). Under this load
-the ratio is mostly noise (per-round ratios 0.76-1.21); re-measure on a quiet machine.
+Measured 2026-11-22 on the quiet 2-core machine, after the HF backend got its own decoding loop (inverse-CDF sampling
+instead of torch.multinomial, which cost more than the tiny model's forward): `--rounds 5 --steps 4` gave per-round
+ours/TRL 1.073/1.419, 1.016/1.501, 0.945/1.344, 1.037/1.142, 0.997/1.348 s/step; medians over 15 timed steps each
+1.037 vs 1.344 s/step, ratio 0.77 (rounds 0.70-0.91). `--rounds 3 --steps 4` gave 0.77 twice. Before the decoding
+loop the same machine measured 0.84.
 """
 import argparse, contextlib, io, os, statistics, sys, tempfile, time, warnings
 os.environ.setdefault('OMP_NUM_THREADS', '2')
