@@ -30,8 +30,8 @@ class Quiet:
     def log(self, message): pass
 
 def run_ours(task, backend, batch, budget, sampling, pps):
-    cfg = GepaConfig(budget=budget, minibatch=3, proposals_per_step=pps or GepaConfig().proposals_per_step, progress=False,
-                     verbose=False, stop_at_perfect=False)
+    cfg = GepaConfig(budget=budget, minibatch=3, proposals_per_step=pps, progress=False, verbose=False,
+                     stop_at_perfect=False)
     g = Gepa(task, backend, ScriptedLM([reflect]), seeds=[DEFAULT_SEED], cfg=cfg, sampling=sampling,
              rundir=RunDir.create({}, root=tempfile.mkdtemp(), name='ours'))
     t0, c0 = time.perf_counter(), time.process_time()
@@ -57,6 +57,7 @@ def main():
     ap.add_argument('--repeats', type=int, default=1)
     ap.add_argument('--threads', type=int, default=1, help='torch threads (1 is faster on a shared 2-core box)')
     a = ap.parse_args()
+    a.pps = a.pps or GepaConfig().proposals_per_step
     torch.set_num_threads(a.threads)
     task, pol = get_task('star_graph', preset='tiny'), load_policy(a.model)
     batch = task.examples('train', n=a.examples, seed=0)
@@ -74,7 +75,7 @@ def main():
     po, pt = statistics.median(x[4] for x in ours), statistics.median(x[4] for x in theirs)
     co, ct = ours[0][1], theirs[0][1]
     print(f"gepa_round: model={a.model} star_graph/tiny examples={a.examples} max_new_tokens={a.tokens} budget={a.budget} "
-          f"proposals/step={a.pps or GepaConfig().proposals_per_step} threads={a.threads}")
+          f"proposals/step={a.pps} threads={a.threads}")
     print(f"  ours           {to:7.2f} s wall  {po:7.2f} s cpu  {co} metric calls  {to / co * 1e3:6.1f} ms/call")
     print(f"  gepa.optimize  {tt:7.2f} s wall  {pt:7.2f} s cpu  {ct} metric calls  {tt / ct * 1e3:6.1f} ms/call")
     print(f"  speed-up (gepa / ours): {tt / to:.2f}x wall, {(tt / ct) / (to / co):.2f}x wall per metric call, "
