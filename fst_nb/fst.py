@@ -60,8 +60,11 @@ class FSTConfig(Config):
     decompose: bool = True            # at the end: {start, trained} weights × {seed, evolved} prompts
     seed: int = 0
     verbose: bool = True
+    report_to: str = 'none'           # mirror metrics to 'tensorboard', 'wandb', 'trackio', 'all' or a comma list (fst_nb.track)
 
     def validate(self):
+        from fst_nb.track import check_report_to
+        check_report_to(self.report_to)
         if self.pool_k > self.G:
             raise ConfigError(f"FSTConfig.pool_k={self.pool_k} must be <= G={self.G}: each kept prompt needs at least one "
                               "rollout per problem")
@@ -151,8 +154,14 @@ def _where(self: FSTRun) -> dict:
 
 @patch
 def log(self: FSTRun, row: dict):
-    "Append a metrics row stamped with the run's position (a row may override it, e.g. its `cycle`)."
-    self.run_dir.log({**self._where(), **row})
+    "Append a metrics row stamped with the run's position (a row may override it, e.g. its `cycle`); mirror it to `report_to`."
+    row = {**self._where(), **row}
+    self.run_dir.log(row)
+    if self.cfg.report_to != 'none':
+        if getattr(self, 'tracker', None) is None:
+            from fst_nb.track import make_tracker
+            self.tracker = make_tracker(self.cfg.report_to, self.run_dir.path, self.cfg.to_dict())
+        self.tracker.log(row)
 
 @patch
 def _say(self: FSTRun, msg: str):
