@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_fst.ipynb #752f3e12
 from __future__ import annotations
-import json, math, time
+import json, math, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -163,9 +163,18 @@ def log(self: FSTRun, row: dict):
             self.tracker = make_tracker(self.cfg.report_to, self.run_dir.path, self.cfg.to_dict())
         self.tracker.log(row)
 
+def _tty() -> bool:
+    "True on a terminal or in a notebook kernel (bars and a line per step); False when output goes to a file or a pipe."
+    try:
+        from IPython import get_ipython
+        if getattr(get_ipython(), 'kernel', None) is not None: return True
+    except ImportError: pass
+    return sys.stderr.isatty()
+
 @patch
 def _say(self: FSTRun, msg: str):
-    if self.cfg.verbose:
+    "A progress line; with no TTY, lines from inside a cycle give way to the cycle's one line (see `cycle`)."
+    if self.cfg.verbose and (_tty() or not getattr(self, '_in_cycle', False)):
         from tqdm.auto import tqdm
         tqdm.write(msg)
 
@@ -189,7 +198,7 @@ def gepa_round(self: FSTRun):
     if self.reflector is None: raise RuntimeError("mode 'rl' has no fast loop: there is no GEPA round to run")
     c = self.cfg
     gc = GepaConfig(budget=c.gepa_budget, minibatch=c.minibatch, top_k=c.pool_k, pool_size=max(8, c.pool_k), seed=c.seed,
-                    verbose=c.verbose, progress=c.verbose)
+                    verbose=c.verbose and _tty(), progress=c.verbose and _tty())
     g = Gepa(self.task, self.backend, self.reflector, pool=self.pool, cfg=gc,
              sampling=Sampling(c.temperature, 1.0, c.max_new_tokens), rundir=self.run_dir)
     res = g.round(self.lookahead(), cycle=self.cycle_no + 1)
@@ -309,6 +318,7 @@ def cycle(self: FSTRun) -> dict:
     "One FST cycle: GEPA round, T RL steps, evaluation, checkpoint; returns a summary."
     if self.done: raise RuntimeError(f"the run is finished ({len(self.phases)} phases done)")
     c, t0, T, trained = self.cfg, time.time(), self._cycle_steps(), self.phase
+    self._in_cycle = True
     if c.mode != 'rl': self.gepa_round()
     if c.mode == 'gepa':
         self.trainer.pos += T * c.problems; self.phase_step += T
@@ -320,7 +330,21 @@ def cycle(self: FSTRun) -> dict:
     self.cycle_no += 1
     evals = self.evaluate(after_phase=trained)
     self.save()
+    self._in_cycle = False
+    if c.verbose and not _tty(): print(self._cycle_line(round(time.time() - t0, 1)), flush=True)
     return dict(cycle=self.cycle_no, seconds=round(time.time() - t0, 1), evals=evals)
+
+@patch
+def _cycle_line(self: FSTRun, seconds: float) -> str:
+    "The one line a cycle writes to a log file: RL steps, GEPA round, evaluations, KL, time."
+    rows = [r for r in self.run_dir.read() if r.get('cycle') == self.cycle_no]
+    tr, gp, ev = ([r for r in rows if r.get('kind') == k] for k in ('train', 'gepa', 'eval'))
+    out = []
+    if tr: out.append(f"{tr[0]['task']} steps {tr[0]['step']}-{tr[-1]['step']} train reward {sum(r['reward_mean'] for r in tr) / len(tr):.3f}")
+    if gp: out.append(f"gepa {gp[-1]['accepted']}/{gp[-1]['proposals']} accepted, {gp[-1]['metric_calls']} calls")
+    out += [f"{r['task']}/{r['prompt']} {r['reward_mean']:.3f}" for r in ev]
+    kl = [r['kl_k3_token'] for r in ev if 'kl_k3_token' in r]
+    return f"[cycle {self.cycle_no}/{self.total_cycles()}] " + ' | '.join(out + ([f"KL k3 {kl[-1]:.4f}/tok"] if kl else []) + [f"{seconds}s"])
 
 @patch
 def total_cycles(self: FSTRun) -> int:
@@ -332,7 +356,7 @@ def train(self: FSTRun, cycles: int | None = None) -> 'FSTRun':
     from tqdm.auto import tqdm
     if self.cycle_no == 0 and not self.run_dir.read(): self.evaluate()   # the starting point of every curve
     todo = self.total_cycles() - self.cycle_no if cycles is None else cycles
-    for _ in tqdm(range(todo), desc='fst cycles', disable=not self.cfg.verbose):
+    for _ in tqdm(range(todo), desc='fst cycles', disable=not (self.cfg.verbose and _tty())):
         if self.done: break
         self.cycle()
     if self.done and self.cfg.decompose and not any(r.get('kind') == 'decomp' for r in self.run_dir.read()):
