@@ -229,7 +229,7 @@ def plasticity(run: Run, phase: int, steps: float, x='step', prompt='auto', gain
     v = float(np.interp(xs[0] + steps, *_dedup(xs, ys)))
     return v - float(ys[0]) if gain else v
 
-# %% ../nbs/09_analysis.ipynb #03e9c1e3
+# %% ../nbs/09_analysis.ipynb #6f5679f2
 @dataclass
 class Estimate:
     "A statistic over seeds with its bootstrap percentile interval."
@@ -245,6 +245,7 @@ class Estimate:
 def _num(v) -> str:
     if v is None: return '—'
     if math.isinf(v): return '∞'
+    if abs(v) < 5e-4: return '0'
     return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 def _ok(v): return v is not None and not (isinstance(v, float) and math.isnan(v))
@@ -284,22 +285,24 @@ def coverage(n_rep: int = 200, seeds: int = 5, n_boot: int = 400, sd_A: float = 
             hit[k] += est[k].lo is not None and est[k].lo <= t <= est[k].hi
     return {k: v / n_rep for k, v in hit.items()}
 
-# %% ../nbs/09_analysis.ipynb #38c491f6
+# %% ../nbs/09_analysis.ipynb #037fd9c0
 def default_threshold(groups: dict, **sel) -> float | None:
-    "Halfway from the mean starting reward to the lowest peak of the modes' mean reward curves."
+    "Halfway from the mean starting reward to the lowest peak among the modes that improved; None if none did."
     curves = [group_curve(g, 'reward_mean', 'rollouts', **sel) for g in groups.values()]
     curves = [c for c in curves if len(c[1])]
     if not curves: return None
     start = float(np.mean([c[1][0] for c in curves]))
-    return start + (min(float(c[1].max()) for c in curves) - start) / 2
+    peaks = [float(c[1].max()) for c in curves if c[1].max() > start]
+    return start + (min(peaks) - start) / 2 if peaks else None
 
 def _mode_stat(threshold, **sel):
+    thr = math.inf if threshold is None else threshold
     def stat(g):
         fit, ys = fit_runs(g, **sel), group_curve(g, **sel)[1]
         return {'final_reward': float(ys[-1]) if len(ys) else None,
-                'samples_to_threshold': samples_to_threshold(g, threshold, 'samples', **sel),
-                'rollouts_to_threshold': samples_to_threshold(g, threshold, 'rollouts', **sel),
-                'kl_at_threshold': kl_at_reward(g, threshold, **sel),
+                'samples_to_threshold': samples_to_threshold(g, thr, 'samples', **sel),
+                'rollouts_to_threshold': samples_to_threshold(g, thr, 'rollouts', **sel),
+                'kl_at_threshold': kl_at_reward(g, thr, **sel),
                 'A': fit.A if fit else None, 'c_mid': fit.c_mid if fit else None}
     return stat
 
@@ -316,7 +319,8 @@ def summarize(runs, threshold: float | None = None, baseline: str = 'rl', n_boot
     for mode, g in groups.items():
         row = {'mode': mode, 'seeds': len(g), 'threshold': threshold}
         row.update(bootstrap(_mode_stat(threshold, **sel), g, n_boot=n_boot, ci=ci, seed=seed))
-        if baseline in groups and mode != baseline:
+        if threshold is None: row.update({k: None for k in ('samples_to_threshold', 'rollouts_to_threshold', 'kl_at_threshold')})
+        elif baseline in groups and mode != baseline:
             row.update(bootstrap(_ratio_stat(threshold, **sel), groups[baseline], g, n_boot=n_boot, ci=ci, seed=seed))
         out.append(row)
     return out
