@@ -15,7 +15,8 @@ from .core import ConfigError, RunDir
 __all__ = ['X_AXES', 'PROMPTS', 'SUMMARY_COLUMNS', 'Run', 'load_runs', 'group_by_mode', 'eval_points', 'curve', 'synthetic_run',
            'mean_curve', 'group_curve', 'crossing', 'samples_to_threshold', 'threshold_ratio', 'kl_at_reward',
            'saturating', 'Fit', 'fit_saturating', 'fit_runs', 'forgetting_matrix', 'phase_targets', 'plasticity',
-           'Estimate', 'bootstrap', 'coverage', 'default_threshold', 'summarize', 'summary_markdown']
+           'Estimate', 'bootstrap', 'coverage', 'forgetting_estimates', 'mean_plasticity', 'default_threshold',
+           'summarize', 'summary_markdown']
 
 # %% ../nbs/09_analysis.ipynb #f1e70939
 @dataclass
@@ -285,7 +286,25 @@ def coverage(n_rep: int = 200, seeds: int = 5, n_boot: int = 400, sd_A: float = 
             hit[k] += est[k].lo is not None and est[k].lo <= t <= est[k].hi
     return {k: v / n_rep for k, v in hit.items()}
 
-# %% ../nbs/09_analysis.ipynb #037fd9c0
+# %% ../nbs/09_analysis.ipynb #12cd8d80
+def forgetting_estimates(runs, n_boot: int = 1000, ci: float = 0.95, seed: int = 0, **kw) -> tuple[list, list, list]:
+    "(phases, columns, M) with M[i][j] an `Estimate` of the mean over seeds (from the first run's phases and columns)."
+    mats = [forgetting_matrix(_rows(r), **kw) for r in runs]
+    phases, cols, _ = mats[0]
+    def cell(i, j, g):
+        vs = [m[2][i][j] for m in g if i < len(m[2]) and j < len(m[2][i]) and m[2][i][j] is not None]
+        return float(np.mean(vs)) if vs else None
+    stat = lambda g: {(i, j): cell(i, j, g) for i in range(len(phases)) for j in range(len(cols))}
+    est = bootstrap(stat, mats, n_boot=n_boot, ci=ci, seed=seed)
+    return phases, cols, [[est[(i, j)] for j in range(len(cols))] for i in range(len(phases))]
+
+def mean_plasticity(runs, steps: float, **kw) -> float | None:
+    "Mean over runs and over phases 1.. of `plasticity(run, phase, steps)`; None where no phase ran that long."
+    vs = [plasticity(r, p, steps, **kw) for r in runs for p in range(1, len(phase_targets(r.config)))]
+    vs = [v for v in vs if v is not None]
+    return float(np.mean(vs)) if vs else None
+
+# %% ../nbs/09_analysis.ipynb #ed070c4c
 def default_threshold(groups: dict, **sel) -> float | None:
     "Halfway from the mean starting reward to the lowest peak among the modes that improved; None if none did."
     curves = [group_curve(g, 'reward_mean', 'rollouts', **sel) for g in groups.values()]
@@ -311,7 +330,7 @@ def _ratio_stat(threshold, **sel):
                          'rollouts_ratio': threshold_ratio(b, g, threshold, 'rollouts', **sel)}
 
 def summarize(runs, threshold: float | None = None, baseline: str = 'rl', n_boot: int = 1000, ci: float = 0.95,
-              seed: int = 0, **sel) -> list[dict]:
+              seed: int = 0, plasticity_steps: float | None = None, **sel) -> list[dict]:
     "One row per mode: seeds, final reward, RL samples and rollouts to `threshold`, ratios to `baseline`, KL there, fit."
     groups = group_by_mode(runs)
     threshold = default_threshold(groups, **sel) if threshold is None else threshold
@@ -322,18 +341,22 @@ def summarize(runs, threshold: float | None = None, baseline: str = 'rl', n_boot
         if threshold is None: row.update({k: None for k in ('samples_to_threshold', 'rollouts_to_threshold', 'kl_at_threshold')})
         elif baseline in groups and mode != baseline:
             row.update(bootstrap(_ratio_stat(threshold, **sel), groups[baseline], g, n_boot=n_boot, ci=ci, seed=seed))
+        if plasticity_steps is not None:
+            row['plasticity'] = bootstrap(lambda g: mean_plasticity(g, plasticity_steps), g, n_boot=n_boot, ci=ci, seed=seed)
         out.append(row)
     return out
 
 SUMMARY_COLUMNS = {'mode': 'mode', 'seeds': 'seeds', 'final_reward': 'final reward',
                    'samples_to_threshold': 'RL samples to thr', 'rollouts_to_threshold': 'rollouts to thr',
                    'samples_ratio': '× fewer samples', 'rollouts_ratio': '× fewer rollouts',
-                   'kl_at_threshold': 'KL k3 at thr', 'A': 'asymptote A', 'c_mid': 'C_mid (rollouts)'}
+                   'kl_at_threshold': 'KL k3 at thr', 'A': 'asymptote A', 'c_mid': 'C_mid (rollouts)',
+                   'plasticity': 'plasticity'}
 
 def summary_markdown(table: list[dict], ci: float = 0.95) -> str:
     "A markdown table of `summarize`'s rows (value [interval])."
     thr = table[0]['threshold'] if table else None
+    cols = [k for k in SUMMARY_COLUMNS if any(k in r for r in table)]
     head = [f"Reward threshold {_num(thr) if thr is not None else '—'}; brackets: {ci:.0%} bootstrap interval over seeds.", '',
-            '| ' + ' | '.join(SUMMARY_COLUMNS.values()) + ' |', '|' + '---|' * len(SUMMARY_COLUMNS)]
+            '| ' + ' | '.join(SUMMARY_COLUMNS[k] for k in cols) + ' |', '|' + '---|' * len(cols)]
     cell = lambda v: '—' if v is None else str(v)
-    return '\n'.join(head + ['| ' + ' | '.join(cell(r.get(k)) for k in SUMMARY_COLUMNS) + ' |' for r in table])
+    return '\n'.join(head + ['| ' + ' | '.join(cell(r.get(k)) for k in cols) + ' |' for r in table])

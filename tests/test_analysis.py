@@ -119,3 +119,19 @@ def test_a_mode_that_never_improves_shows_inf():
             [synthetic_run(R(.8, 200, 1.5, .1), mode='fst', seed=i) for i in range(2)])
     rl, fst = summarize(runs, n_boot=20)
     assert rl['samples_to_threshold'].value == math.inf and fst['samples_ratio'].value == math.inf
+
+def test_forgetting_and_plasticity_over_seeds():
+    from fst_nb.analysis import forgetting_estimates, mean_plasticity
+    def run(i):
+        rows = [dict(kind='eval', cycle=c, step=4 * c, after_phase=ph, after_task=t0, task=t, preset='easy', prompt='seed',
+                     reward_mean=v + .05 * i)
+                for c, ph, t0, vs in [(0, -1, None, (.1, 0)), (1, 0, 'a', (.5, .2)), (2, 1, 'b', (.4, .6))]
+                for t, v in zip('ab', vs)]
+        return Run(f's{i}', rows, {'mode': 'fst', 'sequence': 'a:easy:4,b:easy:4'})
+    runs = [run(i) for i in range(4)]
+    phases, cols, M = forgetting_estimates(runs, n_boot=200)
+    assert phases == ['0:a', '1:b'] and cols == ['a', 'b']
+    assert M[1][0].value == pytest.approx(.4 + .075) and M[1][0].lo < .475 < M[1][0].hi   # forgetting of a after b
+    assert mean_plasticity(runs, 4) == pytest.approx(.675) and mean_plasticity(runs, 5) is None
+    table = summarize(runs, n_boot=20, plasticity_steps=4)
+    assert table[0]['plasticity'].value == pytest.approx(.675) and 'plasticity' in summary_markdown(table)
