@@ -18,14 +18,14 @@ __all__ = ['X_AXES', 'PROMPTS', 'SUMMARY_COLUMNS', 'Run', 'load_runs', 'group_by
            'Estimate', 'bootstrap', 'coverage', 'forgetting_estimates', 'mean_plasticity', 'default_threshold',
            'summarize', 'summary_markdown']
 
-# %% ../nbs/09_analysis.ipynb #f1e70939
+# %% ../nbs/09_analysis.ipynb #72d2058a
 @dataclass
 class Run:
     "One run's metrics rows and config."
     name: str
     rows: list
     config: dict = field(default_factory=dict)
-    _curves: dict = field(default_factory=dict, repr=False, compare=False)   # curve() cache: a Run's rows do not change
+    _curves: dict = field(default_factory=dict, init=False, repr=False, compare=False)   # curve() cache: rows do not change
     @property
     def mode(self) -> str: return self.config.get('mode', '?')
     def __repr__(self): return f"Run({self.name!r}, mode={self.mode}, {len(self.rows)} rows)"
