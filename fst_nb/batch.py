@@ -10,8 +10,7 @@ from pathlib import Path
 from .core import Config, ConfigError, RunDir, atomic_write_json, atomic_write_text
 
 # %% auto #0
-__all__ = ['Sweep', 'BatchResult', 'run_batch', 'curve_data', 'forgetting_matrix', 'decomposition', 'md_table', 'report_figures',
-           'write_report']
+__all__ = ['Sweep', 'BatchResult', 'run_batch', 'curve_data', 'decomposition', 'md_table', 'report_figures', 'write_report']
 
 # %% ../nbs/08_batch.ipynb #28c156b6
 @dataclass
@@ -112,15 +111,7 @@ def curve_data(rows, kind='train', y='reward_mean', x='samples_seen', **match) -
            and all(r.get(k) == v for k, v in match.items())]
     return [r[x] for r in sel], [r[y] for r in sel]
 
-def forgetting_matrix(rows) -> tuple[list[str], list[str], list[list]]:
-    "(phases, tasks, M): M[i][j] is the held-out reward on task j after training phase i (pool prompt where there is one)."
-    evals = [r for r in rows if r.get('kind') == 'eval' and r.get('after_phase', -1) >= 0 and r.get('split', 'test') == 'test']
-    evals.sort(key=lambda r: r.get('prompt') == 'pool')          # pool-prompt rows overwrite seed-prompt rows
-    phases = sorted({(r['after_phase'], r.get('after_task') or '') for r in evals})
-    tasks = list(dict.fromkeys(r['task'] for r in evals))
-    m = [[None] * len(tasks) for _ in phases]
-    for r in evals: m[phases.index((r['after_phase'], r.get('after_task') or ''))][tasks.index(r['task'])] = r['reward_mean']
-    return [f"{p}:{t}" for p, t in phases], tasks, m
+from .analysis import forgetting_matrix   # the one definition (09_analysis): columns keyed on task+preset
 
 def decomposition(rows) -> dict:
     "{(weights, prompt): reward} from the run's 2×2 rows (kind='decomp')."
