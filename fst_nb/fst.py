@@ -206,7 +206,7 @@ def rl_step(self: FSTRun) -> dict:
               f"loss {row['loss']:+.4f} clip {row['clip_frac']:.3f} kept {row['groups_kept']} {row['step_time']:.1f}s")
     return row
 
-# %% ../nbs/06_fst.ipynb #5765f7f3
+# %% ../nbs/06_fst.ipynb #2bba28fa
 @patch
 def _eval_tasks(self: FSTRun) -> list[int]:
     "Phases whose tasks an evaluation scores: every phase seen so far, and the next one."
@@ -260,9 +260,11 @@ def evaluate(self: FSTRun, after_phase: int | None = None) -> list[dict]:
     for i in self._eval_tasks():
         task = self.task_of(i)
         for which, prompt in [('seed', self.cfg.seed_prompt)] + ([('pool', best)] if best != self.cfg.seed_prompt else []):
+            t0 = time.time()
             r = dict(kind='eval', cycle=self.cycle_no, after_phase=after_phase, after_task=ph_task, task=task.name,
                      preset=self.phases[i].preset, split='test', prompt=which,
                      **self._score_prompt(task, prompt, kl=key(i) == kl_key))
+            r['seconds'] = round(time.time() - t0, 3)
             self.log(r); rows.append(r)
     kl = [r for r in rows if 'kl_k3_token' in r]
     self._say(f"[after c{self.cycle_no} eval] " + ' | '.join(f"{r['task']}:{r['preset']}/{r['prompt']} {r['reward_mean']:.3f}"
