@@ -17,9 +17,9 @@ from .cispo import (CISPOTrainer, TrainConfig, data_order, make_batch, completio
 from .gepa import Gepa, GepaConfig, Pool, make_reflector
 
 # %% auto #0
-__all__ = ['SEED_PROMPT', 'WARM_MODELS', 'RECORDS', 'Phase', 'FSTConfig', 'resolve_model', 'FSTRun']
+__all__ = ['SEED_PROMPT', 'WARM_MODELS', 'RECORDS', 'Phase', 'FSTConfig', 'resolve_model', 'FSTRun', 'eval_seed', 'pass_at_1']
 
-# %% ../nbs/06_fst.ipynb #53aa1251
+# %% ../nbs/06_fst.ipynb #373224fb
 SEED_PROMPT = "Solve the problem. Think step by step, then give the final answer in \\boxed{}."
 
 @dataclass
@@ -57,6 +57,8 @@ class FSTConfig(Config):
     temperature: float = span(1.0, 0, lo_open=True)
     max_new_tokens: int = span(48, 1)
     eval_problems: int = span(16, 1)  # held-out problems per evaluation
+    eval_samples: int = span(1, 1)    # samples per held-out problem (pass@1 is their mean, with a standard error)
+    eval_temperature: float = span(1.0, 0, lo_open=True)  # sampling temperature of evaluations
     decompose: bool = True            # at the end: {start, trained} weights × {seed, evolved} prompts
     seed: int = 0
     verbose: bool = True
@@ -222,7 +224,7 @@ def rl_step(self: FSTRun) -> dict:
               f"loss {row['loss']:+.4f} clip {row['clip_frac']:.3f} kept {row['groups_kept']} {row['step_time']:.1f}s")
     return row
 
-# %% ../nbs/06_fst.ipynb #102a40e4
+# %% ../nbs/06_fst.ipynb #2bba28fa
 @patch
 def _eval_tasks(self: FSTRun) -> list[int]:
     "Phases whose tasks an evaluation scores: every phase seen so far, and the next one."
@@ -233,15 +235,29 @@ def _eval_tasks(self: FSTRun) -> list[int]:
         if key not in seen: seen.add(key); out.append(i)
     return out
 
+def eval_seed(seed: int, cycle: int) -> int:
+    "The sampling seed of the evaluation after `cycle`: its own stream, never an RL step's rollout seed."
+    import random
+    return random.Random(f'fst-eval:{seed}:{cycle}').randrange(2**31)
+
+def pass_at_1(scores: list, problem: list) -> dict:
+    "Mean score over all samples and its standard error over problems (`problem[i]` is sample i's problem)."
+    by = {}
+    for s, i in zip(scores, problem): by.setdefault(i, []).append(s)
+    means = [sum(v) / len(v) for v in by.values()]
+    m, P = sum(scores) / len(scores), len(means)
+    se = math.sqrt(sum((x - sum(means) / P) ** 2 for x in means) / (P - 1) / P) if P > 1 else 0.0
+    return dict(reward_mean=m, reward_se=se, n_problems=P, n_samples=len(scores))
+
 @patch
 @torch.no_grad()
 def _score_prompt(self: FSTRun, task, prompt, backend=None, kl: bool = False) -> dict:
     c, tr = self.cfg, self.trainer
     exs = task.examples('test', n=c.eval_problems, seed=c.seed)
-    ro = (backend or self.backend).generate([task.messages(e, prompt) for e in exs], 1,
-                                            Sampling(c.temperature, 1.0, c.max_new_tokens, seed=c.seed + 7919 * self.cycle_no))
+    ro = (backend or self.backend).generate([task.messages(e, prompt) for e in exs], c.eval_samples,
+                                            Sampling(c.eval_temperature, 1.0, c.max_new_tokens, seed=eval_seed(c.seed, self.cycle_no)))
     vs = task.score_batch(ro.texts, [exs[i] for i in ro.prompt_index])
-    out = dict(reward_mean=sum(v.score for v in vs) / len(vs), pass_rate=sum(v.score >= 1 for v in vs) / len(vs))
+    out = dict(**pass_at_1([v.score for v in vs], ro.prompt_index), pass_rate=sum(v.score >= 1 for v in vs) / len(vs))
     if kl:
         b = make_batch(ro.prompt_ids, ro.completion_ids, ro.logprobs, [0.0] * len(ro), ro.prompt_index, tr.tok.pad_token_id)
         was = tr.model.training; tr.model.eval()
@@ -257,19 +273,24 @@ def evaluate(self: FSTRun, after_phase: int | None = None) -> list[dict]:
     if after_phase is None:   # the phase whose training the weights and pool reflect (-1: nothing trained yet)
         after_phase = -1 if self.cycle_no == 0 and self.phase_step == 0 and self.phase == 0 else min(self.phase, len(self.phases) - 1)
     ph_task = self.phases[after_phase].task if after_phase >= 0 else None
+    key = lambda i: (self.phases[i].task, self.phases[i].preset)
+    kl_key = key(after_phase if after_phase >= 0 else min(self.phase, len(self.phases) - 1))   # the task just trained
     for i in self._eval_tasks():
         task = self.task_of(i)
         for which, prompt in [('seed', self.cfg.seed_prompt)] + ([('pool', best)] if best != self.cfg.seed_prompt else []):
+            t0 = time.time()
             r = dict(kind='eval', cycle=self.cycle_no, after_phase=after_phase, after_task=ph_task, task=task.name,
                      preset=self.phases[i].preset, split='test', prompt=which,
-                     **self._score_prompt(task, prompt, kl=(i == min(self.phase, len(self.phases) - 1))))
+                     **self._score_prompt(task, prompt, kl=key(i) == kl_key))
+            r['seconds'] = round(time.time() - t0, 3)
             self.log(r); rows.append(r)
-    cur = [r for r in rows if r['task'] == self.phases[min(self.phase, len(self.phases) - 1)].task]
-    self._say(f"[after c{self.cycle_no} eval] " + ' | '.join(f"{r['task']}/{r['prompt']} {r['reward_mean']:.3f}" for r in rows)
-              + (f" | KL k3 {cur[-1].get('kl_k3_token', 0):.4f}/tok" if cur else ''))
+    kl = [r for r in rows if 'kl_k3_token' in r]
+    self._say(f"[after c{self.cycle_no} eval] " + ' | '.join(f"{r['task']}:{r['preset']}/{r['prompt']} {r['reward_mean']:.3f}"
+                                                             f"±{r['reward_se']:.3f}" for r in rows)
+              + (f" | KL k3 {kl[-1]['kl_k3_token']:.4f}/tok" if kl else ''))
     return rows
 
-# %% ../nbs/06_fst.ipynb #208441c3
+# %% ../nbs/06_fst.ipynb #03cff247
 RECORDS = ('metrics.jsonl', 'critiques.jsonl', 'pool.jsonl', 'scores.jsonl')
 
 @patch
@@ -304,7 +325,7 @@ def resume(cls: FSTRun, path) -> 'FSTRun':
     run._say(f"resumed {rd.path} at cycle {run.cycle_no}" + ('' if last else ' (no checkpoint yet: from the start)'))
     return run
 
-# %% ../nbs/06_fst.ipynb #5c1a83e5
+# %% ../nbs/06_fst.ipynb #de6c53ec
 @patch
 def _enter_phase(self: FSTRun, phase: int, reset: bool = True):
     if phase >= len(self.phases): return
@@ -363,7 +384,7 @@ def train(self: FSTRun, cycles: int | None = None) -> 'FSTRun':
         self.decomposition()
     return self
 
-# %% ../nbs/06_fst.ipynb #83ef77fb
+# %% ../nbs/06_fst.ipynb #b59ea29d
 class _BaseModel(torch.nn.Module):
     "The start weights of a LoRA policy: the live model with its adapters disabled."
     def __init__(self, m): super().__init__(); self.m = m
@@ -377,16 +398,16 @@ def decomposition(self: FSTRun) -> dict:
     "Held-out reward of {start, trained} weights × {seed, evolved} prompts on the last task; logged as kind='decomp'."
     tr = self.trainer
     start = tr.ref if tr.ref is not None else _BaseModel(tr.model)
-    start_backend = make_backend('hf', Policy(start, tr.tok, 'start'))
+    backends = {w: make_backend('hf', Policy(m, tr.tok, w)) for w, m in (('start', start), ('trained', tr.model))}
     task, best, out = self.task_of(len(self.phases) - 1), self.prompts[0], {}
-    for w, be in (('start', start_backend), ('trained', self.backend)):
+    for w, be in backends.items():
         for p, text in (('seed', self.cfg.seed_prompt), ('evolved', best)):
             out[(w, p)] = self._score_prompt(task, text, backend=be)['reward_mean']
             self.log(dict(kind='decomp', task=task.name, weights=w, prompt=p, reward_mean=out[(w, p)]))
     self._say('2×2 ' + ' | '.join(f"{w}/{p} {v:.3f}" for (w, p), v in out.items()))
     return out
 
-# %% ../nbs/06_fst.ipynb #b8b9f3c9
+# %% ../nbs/06_fst.ipynb #a548abe5
 @patch(as_prop=True)
 def state(self: FSTRun) -> dict:
     "Where the run is: cycle, phase, task, step, samples seen, weights version, pool and the prompts RL uses."

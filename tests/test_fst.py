@@ -45,7 +45,7 @@ def test_continual_two_tasks(tmp_path):
     last = {r['task'] for r in evals if r['cycle'] == 2}
     assert last == {'star_graph', 'math'}                         # every task seen so far (forgetting)
     assert run.done and run.state['phase'] == 2
-    from fst_nb.batch import forgetting_matrix
+    from fst_nb.analysis import forgetting_matrix
     phases, tasks, m = forgetting_matrix(rows)                  # held-out reward on each task after each phase
     assert phases == ['0:star_graph', '1:math'] and set(tasks) == {'star_graph', 'math'}
     assert all(v is not None for row in m for v in row)
