@@ -15,8 +15,8 @@ from .core import ConfigError, RunDir
 __all__ = ['X_AXES', 'PROMPTS', 'SUMMARY_COLUMNS', 'OPTIONAL_COLUMNS', 'Run', 'load_runs', 'group_by_mode', 'eval_points',
            'curve', 'synthetic_run', 'mean_curve', 'group_curve', 'crossing', 'samples_to_threshold', 'threshold_ratio',
            'kl_at_reward', 'saturating', 'Fit', 'fit_saturating', 'fit_runs', 'forgetting_matrix', 'phase_targets',
-           'plasticity', 'Estimate', 'bootstrap', 'coverage', 'forgetting_estimates', 'mean_plasticity',
-           'default_threshold', 'summarize', 'summary_markdown']
+           'plasticity', 'phase_final_rewards', 'Estimate', 'bootstrap', 'coverage', 'forgetting_estimates',
+           'mean_plasticity', 'default_threshold', 'summarize', 'summary_markdown']
 
 # %% ../nbs/06a_analysis.ipynb #72d2058a
 @dataclass
@@ -230,7 +230,17 @@ def plasticity(run: Run, phase: int, steps: float, x='step', prompt='auto', gain
     v = float(np.interp(xs[0] + steps, *_dedup(xs, ys)))
     return v - float(ys[0]) if gain else v
 
-# %% ../nbs/06a_analysis.ipynb #6f5679f2
+# %% ../nbs/06a_analysis.ipynb #28f04f0e
+def phase_final_rewards(run: Run, prompt='auto', y='reward_mean') -> list:
+    "Held-out reward on each phase's own task+preset at the end of that phase (None for a phase not finished)."
+    ev = [r for r in run.rows if r.get('kind') == 'eval']
+    out = []
+    for p, (t, pr) in enumerate(phase_targets(run.config)):
+        pts = eval_points([r for r in ev if r.get('after_phase') == p], task=t, preset=pr, prompt=prompt)
+        out.append(pts[-1].get(y) if pts else None)
+    return out
+
+# %% ../nbs/06a_analysis.ipynb #f95e7909
 @dataclass
 class Estimate:
     "A statistic over seeds with its bootstrap percentile interval."
@@ -267,7 +277,7 @@ def bootstrap(stat: Callable, *groups, n_boot: int = 1000, ci: float = 0.95, see
         return {k: _interval(value[k], [b[k] if isinstance(b, dict) else None for b in boots], ci) for k in value}
     return _interval(value, boots, ci)
 
-# %% ../nbs/06a_analysis.ipynb #71a2cf7b
+# %% ../nbs/06a_analysis.ipynb #e5af1ca9
 def coverage(n_rep: int = 200, seeds: int = 5, n_boot: int = 400, sd_A: float = 0.03, noise: float = 0.05,
              A=.8, c_mid=600., B=1.5, R0=.05, threshold=.5, seed: int = 0) -> dict:
     "Share of synthetic experiments whose 95% bootstrap interval covers the truth (samples-to-threshold and asymptote A)."
@@ -286,7 +296,7 @@ def coverage(n_rep: int = 200, seeds: int = 5, n_boot: int = 400, sd_A: float = 
             hit[k] += est[k].lo is not None and est[k].lo <= t <= est[k].hi
     return {k: v / n_rep for k, v in hit.items()}
 
-# %% ../nbs/06a_analysis.ipynb #12cd8d80
+# %% ../nbs/06a_analysis.ipynb #886bbab8
 def forgetting_estimates(runs, n_boot: int = 1000, ci: float = 0.95, seed: int = 0, **kw) -> tuple[list, list, list]:
     "(phases, columns, M) with M[i][j] an `Estimate` of the mean over seeds (from the first run's phases and columns)."
     mats = [forgetting_matrix(_rows(r), **kw) for r in runs]
@@ -304,7 +314,7 @@ def mean_plasticity(runs, steps: float, **kw) -> float | None:
     vs = [v for v in vs if v is not None]
     return float(np.mean(vs)) if vs else None
 
-# %% ../nbs/06a_analysis.ipynb #8537dbf1
+# %% ../nbs/06a_analysis.ipynb #f7e97da6
 def default_threshold(groups: dict, **sel) -> float | None:
     "Halfway from the mean starting reward to the lowest peak among the modes that improved; None if none did."
     curves = [group_curve(g, 'reward_mean', 'rollouts', **sel) for g in groups.values()]

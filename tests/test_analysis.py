@@ -135,3 +135,12 @@ def test_forgetting_and_plasticity_over_seeds():
     assert mean_plasticity(runs, 4) == pytest.approx(.675) and mean_plasticity(runs, 5) is None
     table = summarize(runs, n_boot=20, plasticity_steps=4)
     assert table[0]['plasticity'].value == pytest.approx(.675) and 'plasticity' in summary_markdown(table)
+
+def test_phase_final_rewards_on_a_return_to_the_first_rule_set():
+    from fst_nb.analysis import phase_final_rewards
+    rows = [dict(kind='eval', cycle=c, after_phase=ph, task='star_rules', preset=pr, prompt='seed', reward_mean=v)
+            for c, ph, vals in [(0, -1, (.0, .0)), (1, 0, (.8, .1)), (2, 1, (.3, .9)), (3, 2, (.7, .4))]
+            for pr, v in zip('AB', vals)]
+    run = Run('abA', rows, {'mode': 'fst', 'sequence': 'star_rules:A:4,star_rules:B:4,star_rules:A:4'})
+    assert phase_final_rewards(run) == [.8, .9, .7]
+    assert forgetting_matrix(rows)[2] == [[.8, .1], [.3, .9], [.7, .4]]
