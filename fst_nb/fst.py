@@ -4,14 +4,14 @@
 
 # %% ../nbs/06_fst.ipynb #752f3e12
 from __future__ import annotations
-import json, math, time
+import json, math, re, time
 from dataclasses import dataclass
 from pathlib import Path
 import torch
 from .core import Config, ConfigError, RunDir, choice, span, seed_everything, atomic_write_json
 from .tasks import get_task, list_tasks
-from .models import load_policy, LoraSpec, Policy
-from .rollout import Sampling, make_backend
+from .models import DTYPES, load_policy, LoraSpec, Policy
+from .rollout import Sampling, make_backend, resolve_backend
 from .cispo import (CISPOTrainer, TrainConfig, data_order, make_batch, completion_logits, token_logp_entropy,
                           kl_estimates)
 from .gepa import Gepa, GepaConfig, Pool, make_reflector
@@ -38,6 +38,9 @@ class FSTConfig(Config):
     sequence: str = ''                # continual run 'task:preset:steps,...' (overrides task/preset/cycles)
     model: str = 'tiny'               # built-in name ('tiny', 'small', 'tiny-star', 'tiny-star-easy'), local folder or hub name
     backend: str = 'hf'               # rollout backend: 'auto', 'hf', 'vllm', 'unsloth'
+    device: str = 'auto'              # 'auto' (cuda when torch sees a GPU, else cpu), 'cpu', 'cuda', 'cuda:N'
+    dtype: str = choice('auto', *DTYPES)  # weights: 'auto' = bfloat16 on GPU, float32 on CPU
+    gpu_memory_utilization: float = span(0.5, 0.05, 0.95)  # GPU share of the vLLM / Unsloth engine (weights + KV cache)
     lora_r: int = span(0, 0)          # LoRA rank (0: full fine-tuning)
     cycles: int = span(3, 1)          # cycles of a single-task run
     rl_steps: int = span(6, 1)        # T: RL steps per cycle (also sets the lookahead: T × problems examples)
@@ -62,6 +65,8 @@ class FSTConfig(Config):
     verbose: bool = True
 
     def validate(self):
+        if self.device != 'auto' and not re.fullmatch(r'cpu|cuda(:\d+)?', self.device):
+            raise ConfigError(f"FSTConfig.device={self.device!r} is not valid; choose 'auto', 'cpu', 'cuda' or 'cuda:N'")
         if self.pool_k > self.G:
             raise ConfigError(f"FSTConfig.pool_k={self.pool_k} must be <= G={self.G}: each kept prompt needs at least one "
                               "rollout per problem")
@@ -101,8 +106,12 @@ class FSTRun:
         self.phases = cfg.phases()
         self.tasks = {}
         lora = LoraSpec(r=cfg.lora_r, alpha=2 * cfg.lora_r) if cfg.lora_r else None
-        self.policy = load_policy(resolve_model(cfg.model), lora=lora)
-        self.backend = make_backend(cfg.backend, self.policy)
+        used, _ = resolve_backend(cfg.backend, lora=lora is not None)   # before loading: a named backend that can't run raises
+        gpu = {'gpu_memory_utilization': cfg.gpu_memory_utilization}
+        self.policy = load_policy(resolve_model(cfg.model), backend='unsloth' if used == 'unsloth' else 'hf', lora=lora,
+                                  dtype=cfg.dtype, device=cfg.device, **(gpu if used == 'unsloth' else {}))
+        self.backend = make_backend(cfg.backend, self.policy, **(gpu if used == 'vllm' else {}))
+        self.backend_used = self.backend.name                # also in every train row ('backend'); 'auto' warns what it skipped
         tc = TrainConfig(steps=10**9, problems=cfg.problems, G=cfg.G, lr=cfg.lr, warmup_steps=cfg.warmup_steps, tau=cfg.tau,
                          beta=cfg.beta, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, eval_every=1,
                          eval_problems=cfg.eval_problems, seed=cfg.seed)
@@ -225,7 +234,8 @@ def _score_prompt(self: FSTRun, task, prompt, backend=None, kl: bool = False) ->
     vs = task.score_batch(ro.texts, [exs[i] for i in ro.prompt_index])
     out = dict(reward_mean=sum(v.score for v in vs) / len(vs), pass_rate=sum(v.score >= 1 for v in vs) / len(vs))
     if kl:
-        b = make_batch(ro.prompt_ids, ro.completion_ids, ro.logprobs, [0.0] * len(ro), ro.prompt_index, tr.tok.pad_token_id)
+        b = make_batch(ro.prompt_ids, ro.completion_ids, ro.logprobs, [0.0] * len(ro), ro.prompt_index, tr.tok.pad_token_id,
+                       tr.device)
         was = tr.model.training; tr.model.eval()
         logp = token_logp_entropy(completion_logits(tr.model, b), b.comp)[0]    # [B, T]
         tr.model.train(was)

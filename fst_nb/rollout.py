@@ -104,7 +104,7 @@ def backend_problem(name: str) -> str | None:
     if name == 'vllm' and not _has('vllm'): return f"backend 'vllm' needs the vllm package: {_INSTALL['vllm']}"
     return None
 
-def resolve_backend(name: str) -> tuple[str, str]:
+def resolve_backend(name: str, lora: bool = True) -> tuple[str, str]:
     "(backend to use, note): a named backend that cannot run raises; 'auto' takes the first usable of unsloth, vllm, hf."
     if name != 'auto':
         why = backend_problem(name)
@@ -115,6 +115,7 @@ def resolve_backend(name: str) -> tuple[str, str]:
     skipped = []
     for cand in ('unsloth', 'vllm'):
         why = backend_problem(cand)
+        if cand == 'unsloth' and why is None and not lora: why = "Unsloth's vLLM engine trains LoRA only (lora_r = 0 here)"
         if why is None: return cand, (f"backend 'auto' uses {cand!r}; skipped: " + '; '.join(skipped)) if skipped else ''
         skipped.append(why)
     return 'hf', "backend 'auto' uses 'hf': " + '; '.join(skipped)
@@ -131,7 +132,7 @@ def _backend_class(name):
 
 def make_backend(name: str, policy, **kw) -> Backend:
     "Build generation backend `name` ('auto' | 'hf' | 'vllm' | 'unsloth' | any registered) for `policy`."
-    used, note = resolve_backend(name)
+    used, note = resolve_backend(name, lora=getattr(policy, 'lora', None) is not None)
     if name != 'auto': return _backend_class(used)(policy, **kw)
     try: be = _backend_class(used)(policy, **kw)
     except (ImportError, NotImplementedError, ConfigError) as e:
