@@ -20,9 +20,16 @@ PRESETS = {
                   reflection_max_tokens=128),
     'continual': dict(mode='fst', sequence='star_graph:tiny:8,math:small:8', model='tiny', rl_steps=4, problems=2, G=8,
                       pool_k=4, gepa_budget=24, max_new_tokens=32, eval_problems=8),
+    # GPU recipes (sizing in the prose above): one 24 GB GPU for 1.7B, one 80 GB GPU for 8B; Unsloth + LoRA, bf16
     'gpu-star': dict(mode='fst', task='star_graph', preset='paper', model='Qwen/Qwen3-1.7B', backend='auto', lora_r=32,
-                     cycles=40, rl_steps=6, problems=8, G=8, pool_k=4, gepa_budget=960, max_new_tokens=1024,
-                     lr=1e-5, warmup_steps=10, eval_problems=200),
+                     gpu_memory_utilization=0.45, cycles=40, rl_steps=6, problems=4, G=8, grad_accum=4, pool_k=4,
+                     gepa_budget=960, max_new_tokens=512, lr=1e-5, warmup_steps=10, eval_problems=200),
+    'gpu-star-8b': dict(mode='fst', task='star_graph', preset='paper', model='Qwen/Qwen3-8B', backend='auto', lora_r=64,
+                        gpu_memory_utilization=0.4, cycles=40, rl_steps=6, problems=8, G=8, grad_accum=8, pool_k=4,
+                        gepa_budget=960, max_new_tokens=1024, lr=1e-5, warmup_steps=10, eval_problems=200),
+    'gpu-math': dict(mode='fst', task='math', preset='small', model='Qwen/Qwen3-1.7B', backend='auto', lora_r=32,
+                     gpu_memory_utilization=0.45, cycles=40, rl_steps=6, problems=4, G=8, grad_accum=4, pool_k=4,
+                     gepa_budget=960, max_new_tokens=1024, lr=1e-5, warmup_steps=10, eval_problems=120),
 }
 
 def load_config(spec: str | None = None, overrides: dict | None = None) -> FSTConfig:

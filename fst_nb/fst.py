@@ -41,6 +41,7 @@ class FSTConfig(Config):
     device: str = 'auto'              # 'auto' (cuda when torch sees a GPU, else cpu), 'cpu', 'cuda', 'cuda:N'
     dtype: str = choice('auto', *DTYPES)  # weights: 'auto' = bfloat16 on GPU, float32 on CPU
     gpu_memory_utilization: float = span(0.5, 0.05, 0.95)  # GPU share of the vLLM / Unsloth engine (weights + KV cache)
+    grad_accum: int = span(1, 1)      # micro-batches per RL step (whole groups): bounds the [B, T, vocab] logits in memory
     lora_r: int = span(0, 0)          # LoRA rank (0: full fine-tuning)
     cycles: int = span(3, 1)          # cycles of a single-task run
     rl_steps: int = span(6, 1)        # T: RL steps per cycle (also sets the lookahead: T × problems examples)
@@ -67,6 +68,8 @@ class FSTConfig(Config):
     def validate(self):
         if self.device != 'auto' and not re.fullmatch(r'cpu|cuda(:\d+)?', self.device):
             raise ConfigError(f"FSTConfig.device={self.device!r} is not valid; choose 'auto', 'cpu', 'cuda' or 'cuda:N'")
+        if self.grad_accum > self.problems:
+            raise ConfigError(f"FSTConfig.grad_accum={self.grad_accum} must be <= problems={self.problems} (whole groups)")
         if self.pool_k > self.G:
             raise ConfigError(f"FSTConfig.pool_k={self.pool_k} must be <= G={self.G}: each kept prompt needs at least one "
                               "rollout per problem")
@@ -112,7 +115,7 @@ class FSTRun:
                                   dtype=cfg.dtype, device=cfg.device, **(gpu if used == 'unsloth' else {}))
         self.backend = make_backend(cfg.backend, self.policy, **(gpu if used == 'vllm' else {}))
         self.backend_used = self.backend.name                # also in every train row ('backend'); 'auto' warns what it skipped
-        tc = TrainConfig(steps=10**9, problems=cfg.problems, G=cfg.G, lr=cfg.lr, warmup_steps=cfg.warmup_steps, tau=cfg.tau,
+        tc = TrainConfig(steps=10**9, problems=cfg.problems, G=cfg.G, grad_accum=cfg.grad_accum, lr=cfg.lr, warmup_steps=cfg.warmup_steps, tau=cfg.tau,
                          beta=cfg.beta, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, eval_every=1,
                          eval_problems=cfg.eval_problems, seed=cfg.seed)
         self.trainer = CISPOTrainer(self.policy, self.task_of(0), tc, backend=self.backend, run=None,

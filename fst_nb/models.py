@@ -221,7 +221,7 @@ def _load_hf(path, dtype, device):
     tok.padding_side = 'left'
     return model.to(device), tok
 
-def _load_unsloth(path, dtype, lora, max_seq_length=2048, fast_inference=True, gpu_memory_utilization=0.5, **kw):
+def _load_unsloth(path, dtype, lora, max_seq_length=8192, fast_inference=True, gpu_memory_utilization=0.5, **kw):
     "Unsloth's FastLanguageModel (+ its vLLM engine with `fast_inference`) and LoRA; arguments as in unsloth 2026.10.9."
     try: from unsloth import FastLanguageModel
     except ImportError as e:
