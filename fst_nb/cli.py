@@ -69,6 +69,7 @@ def _parser():
     b = sub.add_parser('batch', help='run a sweep (YAML: grid, seeds, base) through papermill')
     b.add_argument('sweep'); b.add_argument('--out', help='batch folder (default: runs/batch-<sweep name>)')
     sub.add_parser('data', help='task data: list | regenerate [task [preset]] [--check]', add_help=False)
+    sub.add_parser('doctor', help='the stack a run would use: versions, devices, /dev/shm, usable backends')
     return ap
 
 def _finish(run: FSTRun):
@@ -89,6 +90,9 @@ def main(argv=None) -> int:
             print(f"run directory: {run.run_dir.path.resolve()}")
             _finish(run.train())
         elif a.cmd == 'resume': _finish(FSTRun.resume(a.run_dir).train())
+        elif a.cmd == 'doctor':
+            from fst_nb.rollout import doctor
+            print(doctor())
         elif a.cmd == 'report': print(f"report: {(write_report(a.run_dirs, a.out)/'report.html').resolve()}")
         elif a.cmd == 'batch':
             res = run_batch(Sweep.load(a.sweep), a.out or default_runs_dir()/f'batch-{Path(a.sweep).stem}')
