@@ -328,7 +328,8 @@ class UnslothBackend(Backend):
         from vllm.inputs import TokensPrompt
         tok = self.policy.tokenizer
         prompts = [TokensPrompt(prompt_token_ids=chat_prompt_ids(tok, c)) for c in convs]
-        sp = self.SamplingParams(n=n, temperature=sampling.temperature, top_p=sampling.top_p, top_k=0,
+        temperature = 0.0 if sampling.temperature < 1e-2 else sampling.temperature   # vLLM lifts (0, 0.01) to 0.01
+        sp = self.SamplingParams(n=n, temperature=temperature, top_p=sampling.top_p, top_k=0,
                                  max_tokens=sampling.max_new_tokens, seed=sampling.seed, logprobs=0,
                                  stop_token_ids=[tok.eos_token_id])
         outs = self.engine.generate(prompts, sampling_params=sp, lora_request=self.lora_request, use_tqdm=False)
