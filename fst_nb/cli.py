@@ -14,16 +14,23 @@ from .report import write_report
 # %% auto #0
 __all__ = ['PRESETS', 'load_config', 'open_run', 'compare', 'main']
 
-# %% ../nbs/08a_cli.ipynb #717289fe
+# %% ../nbs/08a_cli.ipynb #76c9af7e
 PRESETS = {
     'quick': dict(mode='fst', task='star_graph', preset='easy', model='tiny-star-easy', cycles=3, rl_steps=4, problems=4,
                   G=8, lr=3e-4, pool_k=4, gepa_budget=64, minibatch=3, max_new_tokens=16, eval_problems=32,
                   reflection_max_tokens=128),
     'continual': dict(mode='fst', sequence='star_graph:tiny:8,math:small:8', model='tiny', rl_steps=4, problems=2, G=8,
                       pool_k=4, gepa_budget=24, max_new_tokens=32, eval_problems=8),
+    # GPU recipes (sizing in the prose above): one 24 GB GPU for 1.7B, one 80 GB GPU for 8B; Unsloth + LoRA, bf16
     'gpu-star': dict(mode='fst', task='star_graph', preset='paper', model='Qwen/Qwen3-1.7B', backend='auto', lora_r=32,
-                     cycles=40, rl_steps=6, problems=8, G=8, pool_k=4, gepa_budget=960, max_new_tokens=1024,
-                     lr=1e-5, warmup_steps=10, eval_problems=200),
+                     gpu_memory_utilization=0.45, cycles=40, rl_steps=6, problems=4, G=8, grad_accum=4, pool_k=4,
+                     gepa_budget=960, max_new_tokens=512, lr=1e-5, warmup_steps=10, eval_problems=200),
+    'gpu-star-8b': dict(mode='fst', task='star_graph', preset='paper', model='Qwen/Qwen3-8B', backend='auto', lora_r=64,
+                        gpu_memory_utilization=0.4, cycles=40, rl_steps=6, problems=8, G=8, grad_accum=8, pool_k=4,
+                        gepa_budget=960, max_new_tokens=1024, lr=1e-5, warmup_steps=10, eval_problems=200),
+    'gpu-math': dict(mode='fst', task='math', preset='small', model='Qwen/Qwen3-1.7B', backend='auto', lora_r=32,
+                     gpu_memory_utilization=0.45, cycles=40, rl_steps=6, problems=4, G=8, grad_accum=4, pool_k=4,
+                     gepa_budget=960, max_new_tokens=1024, lr=1e-5, warmup_steps=10, eval_problems=120),
 }
 
 def load_config(spec: str | None = None, overrides: dict | None = None) -> FSTConfig:
@@ -62,7 +69,7 @@ def compare(spec: str = 'quick', modes=('fst', 'rl'), seeds=(0,), out=None, over
         run.train()
     return write_report(dirs, out/'report', n_boot=n_boot)
 
-# %% ../nbs/08a_cli.ipynb #24066083
+# %% ../nbs/08a_cli.ipynb #14949a1f
 def _parser():
     ap = argparse.ArgumentParser(prog='fst', description='Fast-Slow Training of LLMs (fst_nb)')
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -83,6 +90,7 @@ def _parser():
     b = sub.add_parser('batch', help='run a sweep (YAML: grid, seeds, base) through papermill')
     b.add_argument('sweep'); b.add_argument('--out', help='batch folder (default: runs/batch-<sweep name>)')
     sub.add_parser('data', help='task data: list | regenerate [task [preset]] [--check]', add_help=False)
+    sub.add_parser('doctor', help='the stack a run would use: versions, devices, /dev/shm, usable backends')
     return ap
 
 def _finish(run: FSTRun):
@@ -108,6 +116,9 @@ def main(argv=None) -> int:
             print((rep/'summary.md').read_text())
             print(f"report: {(rep/'report.html').resolve()}  (and report.md)")
         elif a.cmd == 'resume': _finish(FSTRun.resume(a.run_dir).train())
+        elif a.cmd == 'doctor':
+            from fst_nb.rollout import doctor
+            print(doctor())
         elif a.cmd == 'report': print(f"report: {(write_report(a.run_dirs, a.out)/'report.html').resolve()}")
         elif a.cmd == 'batch':
             res = run_batch(Sweep.load(a.sweep), a.out or default_runs_dir()/f'batch-{Path(a.sweep).stem}')
