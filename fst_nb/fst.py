@@ -15,6 +15,7 @@ from .rollout import Sampling, make_backend
 from .cispo import (CISPOTrainer, TrainConfig, data_order, make_batch, completion_logits, token_logp_entropy,
                           kl_estimates)
 from .gepa import Gepa, GepaConfig, Pool, make_reflector
+from .reflect import check_reflection_lm
 
 # %% auto #0
 __all__ = ['SEED_PROMPT', 'WARM_MODELS', 'RECORDS', 'Phase', 'FSTConfig', 'resolve_model', 'FSTRun']
@@ -46,7 +47,7 @@ class FSTConfig(Config):
     pool_k: int = span(4, 1)          # K: prompts from the frontier used by RL
     gepa_budget: int = span(48, 1)    # metric calls per GEPA round
     minibatch: int = span(3, 1)       # GEPA reflective minibatch
-    reflection_lm: str = 'self'       # 'self' (frozen copy of the start policy) or a litellm model string
+    reflection_lm: str = 'self'       # 'self' (frozen copy of the start policy), 'feedback' (no model) or a litellm 'provider/model'
     reflection_api_base: str = ''     # api_base for a litellm reflection LM ('' : provider default)
     reflection_max_tokens: int = span(1024, 16)  # longest reflection reply (critique + new text)
     seed_prompt: str = SEED_PROMPT    # the task-agnostic seed of the prompt pool
@@ -66,6 +67,7 @@ class FSTConfig(Config):
             raise ConfigError(f"FSTConfig.pool_k={self.pool_k} must be <= G={self.G}: each kept prompt needs at least one "
                               "rollout per problem")
         for ph in self.phases(): _check_task(ph.task)
+        check_reflection_lm(self.reflection_lm)
 
     def phases(self) -> list[Phase]:
         "The run's phases: one per `sequence` entry, or the single task for `cycles` cycles."
@@ -117,6 +119,7 @@ class FSTRun:
     def _lm_kw(self) -> dict:
         c = self.cfg
         if c.reflection_lm == 'self': return {'max_new_tokens': c.reflection_max_tokens}
+        if c.reflection_lm == 'feedback': return {}
         return {'max_tokens': c.reflection_max_tokens, **({'api_base': c.reflection_api_base} if c.reflection_api_base else {})}
 
     @classmethod

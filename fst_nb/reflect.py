@@ -11,8 +11,10 @@ from .core import ConfigError
 from .pool import candidate_context
 
 # %% auto #0
-__all__ = ['FENCE', 'REFLECTION_PROMPT', 'user_text', 'reflection_records', 'reflection_prompt', 'parse_reply', 'Reply',
-           'ReflectionLM', 'CallableLM', 'ScriptedLM', 'LiteLLM', 'SelfLM', 'make_reflector']
+__all__ = ['FENCE', 'REFLECTION_PROMPT', 'REFLECTION_LMS', 'user_text', 'reflection_records', 'reflection_prompt', 'parse_reply',
+           'Reply', 'ReflectionLM', 'CallableLM', 'ScriptedLM', 'LiteLLM', 'SelfLM', 'split_sentences', 'template',
+           'is_instruction', 'read_reflection_prompt', 'rank_instructions', 'revise', 'feedback_reply', 'FeedbackLM',
+           'check_reflection_lm', 'make_reflector']
 
 # %% ../nbs/05a_reflect.ipynb #48a2fa69
 def user_text(messages: list) -> str:
@@ -201,13 +203,128 @@ class SelfLM(ReflectionLM):
         return [Reply(tok.decode(row, skip_special_tokens=True), len(x), int((row != pad).sum()), 0.0, dt)
                 for row, x in zip(new, batch_ids)]
 
-# %% ../nbs/05a_reflect.ipynb #e798f87b
+# %% ../nbs/05a_reflect.ipynb #59ccbf96
+_QUOTED = re.compile(r"(?<!\w)'[^'\n]*'(?!\w)")       # a single-quoted literal; apostrophes inside words are not quotes
+_DESCRIPTIVE = {'The', 'Your', 'It', 'Its', 'This', 'That', 'These', 'Those', 'There', 'A', 'An', 'No', 'Not', 'Score',
+                'Correct', 'Wrong', 'Expected', 'Got', 'Found'}
+
+def split_sentences(text: str) -> list[str]:
+    "The sentences of `text` (split after . ! ? and at line breaks), never inside a single-quoted literal."
+    spans = []
+    def hide(m): spans.append(m.group()); return f'\x00{len(spans) - 1}\x00'
+    masked = _QUOTED.sub(hide, text or '')
+    parts = re.split(r'(?<=[.!?])\s+|\n+', masked)
+    return [re.sub(r'\x00(\d+)\x00', lambda m: spans[int(m.group(1))], p).strip() for p in parts if p.strip()]
+
+def template(sentence: str) -> str:
+    "`sentence` with every single-quoted literal replaced by '_': two sentences with the same template conflict."
+    return re.sub(r'\s+', ' ', _QUOTED.sub("'_'", sentence)).strip()
+
+def is_instruction(sentence: str) -> bool:
+    "An imperative-looking sentence: a capitalised first word that is not descriptive, ending in '.' or '!'."
+    m = re.match(r'([A-Z][a-z]*)\b', sentence)
+    return bool(m) and m.group(1) not in _DESCRIPTIVE and sentence[-1] in '.!' and FENCE not in sentence
+
+# %% ../nbs/05a_reflect.ipynb #c5a0a52f
+_FIRST_BLOCK = re.compile(r"```[^\n`]*\n(.*?)\n?```", re.S)
+_TAIL = REFLECTION_PROMPT.split('{examples}')[1].strip().split(':')[0]     # 'First write a short critique'
+
+def _score_of(feedback: str) -> tuple:
+    m = re.match(r'\s*Score\s+(-?\d+(?:\.\d+)?)\.?\s*', feedback)
+    return (float(m.group(1)), feedback[m.end():]) if m else (None, feedback)
+
+def read_reflection_prompt(prompt: str) -> tuple:
+    "(current text or None, [{'input', 'score', 'feedback'}]) from our reflection prompt or the gepa package's."
+    cur = _FIRST_BLOCK.search(prompt or '')
+    text, recs = (cur.group(1) if cur else None), []
+    if '### Example 1\nInput:\n' in prompt:                                   # ours
+        body = prompt[prompt.index('### Example 1\nInput:\n'):]
+        if (k := body.rfind('\n\n' + _TAIL)) >= 0: body = body[:k]
+        for ch in re.split(r'(?m)^### Example \d+\nInput:\n', body)[1:]:
+            recs.append((ch.split('\n\nOutput:\n')[0], ch.rpartition('\n\nFeedback: ')[2]))
+    elif '# Example 1\n' in prompt:                                           # the gepa package's
+        body = prompt[prompt.index('# Example 1\n'):]
+        body = body[:body.rfind('\n```')] if '\n```' in body else body
+        for ch in re.split(r'(?m)^# Example \d+\n', body)[1:]:
+            inp = ch.split('## Inputs\n', 1)[-1].split('\n## Generated Outputs', 1)[0]
+            recs.append((inp, ch.rpartition('## Feedback\n')[2] if '## Feedback\n' in ch else ''))
+    out = []
+    for inp, fb in recs:
+        score, fb = _score_of(fb.strip())
+        out.append({'input': inp.strip(), 'score': score, 'feedback': fb.strip()})
+    return text, out
+
+# %% ../nbs/05a_reflect.ipynb #849f447f
+def rank_instructions(records: list, perfect: float = 1.0) -> list[tuple]:
+    "[(instruction, failed inputs giving it)], most frequent first, from the failed records of `read_reflection_prompt`."
+    failed = [r for r in records if r['score'] is None or r['score'] < perfect]
+    by_input = {}
+    for r in failed: by_input.setdefault(r['input'], set()).update(s for s in split_sentences(r['feedback']) if is_instruction(s))
+    count, first = {}, {}
+    for sents in by_input.values():
+        for s in sents: count[s] = count.get(s, 0) + 1
+    for r in failed:
+        for s in split_sentences(r['feedback']): first.setdefault(s, len(first))
+    need = min(2, len(by_input))
+    keep = [s for s, n in count.items() if n >= need and (need > 1 or not re.search(r'\d', _QUOTED.sub('', s)))]
+    out, seen = [], set()
+    for s in sorted(keep, key=lambda s: (-count[s], first[s])):
+        if template(s) not in seen: seen.add(template(s)); out.append((s, count[s]))
+    return out
+
+# %% ../nbs/05a_reflect.ipynb #ec808184
+def revise(text: str, instructions: list) -> tuple:
+    "(new text, [change]): `text` with conflicting sentences replaced by `instructions` and new ones appended."
+    new, changes = text or '', []
+    for s, n in instructions:
+        sents = split_sentences(new)
+        if s in sents: continue
+        old = next((x for x in sents if template(x) == template(s)), None)
+        if old is not None: new = new.replace(old, s, 1); changes.append(f'replaced "{old}" by "{s}"')
+        else: new = f'{new.rstrip()} {s}'.strip(); changes.append(f'added "{s}"')
+    return new, changes
+
+def feedback_reply(prompt: str, max_new: int = 8, perfect: float = 1.0) -> str:
+    "A critique and, when the feedback asks for a change, the revised text in a fenced block."
+    text, recs = read_reflection_prompt(prompt)
+    if text is None: return 'The prompt holds no current text in a fenced block; nothing to revise.'
+    failed = sum(r['score'] is None or r['score'] < perfect for r in recs)
+    if not failed: return f'None of the {len(recs)} attempts failed; the text stays as it is.'
+    ins = rank_instructions(recs, perfect)[:max_new]
+    said = '; '.join(f'"{s}" ({n} of {failed})' for s, n in ins) or 'nothing'
+    new, changes = revise(text, ins)
+    head = f'{failed} of {len(recs)} attempts failed. Instructions the feedback repeats: {said}.'.replace(FENCE, "'''")
+    if not changes: return head + ' The text already states all of them; no change.'
+    return f"{head} Changes: {'; '.join(changes)}.".replace(FENCE, "'''") + f'\n{FENCE}\n{new}\n{FENCE}'
+
+class FeedbackLM(ReflectionLM):
+    "A reflection 'LM' with no model: rewrites the text with the instructions that recur in failed attempts' feedback."
+    name = 'feedback'
+    def __init__(self, max_new: int = 8, perfect: float = 1.0):
+        super().__init__(); self.max_new, self.perfect = max_new, perfect
+    def _one(self, prompt):
+        t0 = time.time()
+        try: return Reply(feedback_reply(prompt, self.max_new, self.perfect), seconds=time.time() - t0)
+        except Exception as e: return Reply('', seconds=time.time() - t0, error=f'{type(e).__name__}: {e}')
+
+# %% ../nbs/05a_reflect.ipynb #6c0e57c2
+REFLECTION_LMS = ('self', 'feedback')
+
+def check_reflection_lm(spec):
+    "`spec` if it names a reflection LM ('self', 'feedback', a litellm 'provider/model', a callable); else ConfigError."
+    if isinstance(spec, ReflectionLM) or (callable(spec) and not isinstance(spec, str)): return spec
+    if isinstance(spec, str) and (spec in REFLECTION_LMS or re.fullmatch(r'[A-Za-z0-9_.-]+/\S+', spec)): return spec
+    raise ConfigError(f"reflection LM {spec!r} is not valid; use 'self' (a frozen copy of the starting policy), 'feedback' "
+                      "(rewrites the prompt with the verifier's instructions, no model) or a litellm model in its "
+                      "'provider/model' form, e.g. 'openai/gpt-4.1-mini' or 'hosted_vllm/DIR' (also a callable prompt -> str)")
+
 def make_reflector(spec, policy=None, **kw) -> ReflectionLM:
-    "A reflection LM from a litellm model string, 'self' (needs the starting `policy`), a callable or a ReflectionLM."
+    "A reflection LM from 'self' (needs the starting `policy`), 'feedback', a litellm model string, a callable or a ReflectionLM."
     if isinstance(spec, ReflectionLM): return spec
+    check_reflection_lm(spec)
     if spec == 'self':
         if policy is None: raise ConfigError("reflection LM 'self' needs the starting policy: make_reflector('self', policy=...)")
         return SelfLM(policy, **kw)
+    if spec == 'feedback': return FeedbackLM(**kw)
     if isinstance(spec, str): return LiteLLM(spec, **kw)
-    if callable(spec): return CallableLM(spec, **kw)
-    raise ConfigError(f"reflection LM {spec!r} is not valid; give a litellm model string, 'self' or a callable prompt -> str")
+    return CallableLM(spec, **kw)
