@@ -45,28 +45,30 @@ def candidate_context(c) -> str | None:
     text = '\n\n'.join(p.strip() for p in parts if p and p.strip())
     return text or None
 
-# %% ../nbs/05_pool.ipynb #eb3da0b7
+# %% ../nbs/05_pool.ipynb #b965bd0d
 class ScoreTable:
-    "Scores keyed by (candidate id, example id, policy version); reads never mix versions."
+    "Scores keyed by (candidate id, task key, example id, policy version); reads never mix versions or tasks."
     def __init__(self): self._s = {}
-    def set(self, cid, eid, version, score): self._s[(cid, str(eid), int(version))] = float(score)
-    def get(self, cid, eid, version, default=None): return self._s.get((cid, str(eid), int(version)), default)
-    def missing(self, cids, eids, version) -> list[tuple]:
-        "The (candidate, example) pairs with no score under `version`."
-        return [(c, e) for c in cids for e in eids if (c, str(e), int(version)) not in self._s]
-    def matrix(self, cids, eids, version) -> dict:
-        "{candidate: [score per example]} for the candidates scored on every example under `version`."
-        return {c: [self._s[(c, str(e), version)] for e in eids] for c in cids
-                if all((c, str(e), version) in self._s for e in eids)}
+    @staticmethod
+    def _k(cid, eid, version, task): return (cid, str(task), str(eid), int(version))
+    def set(self, cid, eid, version, score, task=''): self._s[self._k(cid, eid, version, task)] = float(score)
+    def get(self, cid, eid, version, default=None, task=''): return self._s.get(self._k(cid, eid, version, task), default)
+    def missing(self, cids, eids, version, task='') -> list[tuple]:
+        "The (candidate, example) pairs with no score under `version` on `task`."
+        return [(c, e) for c in cids for e in eids if self._k(c, e, version, task) not in self._s]
+    def matrix(self, cids, eids, version, task='') -> dict:
+        "{candidate: [score per example]} for the candidates scored on every example under `version` on `task`."
+        return {c: [self._s[self._k(c, e, version, task)] for e in eids] for c in cids
+                if all(self._k(c, e, version, task) in self._s for e in eids)}
     def drop_stale(self, version) -> int:
         "Forget every score from a version other than `version`; returns how many were dropped."
-        old = [k for k in self._s if k[2] != version]
+        old = [k for k in self._s if k[3] != version]
         for k in old: del self._s[k]
         return len(old)
     def forget(self, cid):
         for k in [k for k in self._s if k[0] == cid]: del self._s[k]
-    def versions(self) -> set: return {k[2] for k in self._s}
-    def rows(self) -> list: return [[c, e, v, s] for (c, e, v), s in self._s.items()]
+    def versions(self) -> set: return {k[3] for k in self._s}
+    def rows(self) -> list: return [[c, t, e, v, s] for (c, t, e, v), s in self._s.items()]
     def __len__(self): return len(self._s)
     def __repr__(self): return f"ScoreTable({len(self)} scores, versions={sorted(self.versions())})"
 
@@ -162,12 +164,12 @@ def merge_texts(a: dict, b: dict, anc: dict, prefer: str = 'a') -> dict | None:
         else: out[k] = a[k] if prefer == 'a' else b[k]
     return None if out in (a, b) else out
 
-# %% ../nbs/05_pool.ipynb #46a7c2bf
+# %% ../nbs/05_pool.ipynb #2c104f61
 class Pool:
     "Active candidates, their lineage archive, a score table and per-candidate round-robin over components."
     def __init__(self, seeds=(), cycle: int = 0):
         self.archive, self.active, self.scores = {}, [], ScoreTable()
-        self.round, self._n, self._rr = 0, 0, {}
+        self.round, self._n, self._rr, self.ranked = 0, 0, {}, []
         for s in seeds: self.add({'system_prompt': s} if isinstance(s, str) else dict(s), cycle=cycle)
 
     def add(self, texts: dict, parents=(), origin='seed', component=None, cycle=0) -> Candidate:
@@ -194,33 +196,43 @@ class Pool:
     def find(self, texts: dict) -> str | None:
         "Id of an active candidate with exactly these texts."
         return next((c for c in self.active if self.archive[c].texts == texts), None)
-    def matrix(self, eids, version) -> dict: return self.scores.matrix(self.active, eids, version)
+    def matrix(self, eids, version, task='') -> dict: return self.scores.matrix(self.active, eids, version, task)
     def next_component(self, cid) -> str:
         "Round robin: the component of `cid` to rewrite next."
         comps = self.archive[cid].components
         i = self._rr.get(cid, 0); self._rr[cid] = i + 1
         return comps[i % len(comps)]
-    def top_k(self, k, eids, version) -> list[Candidate]:
+    def top_k(self, k, eids, version, task='') -> list[Candidate]:
         "The best `k` active candidates under `version` on `eids`."
-        return [self.archive[c] for c in rank_candidates(self.matrix(eids, version))[:k]]
-    def prune(self, keep, eids, version) -> list[str]:
-        "Keep the best `keep` active candidates; returns the ids dropped from the active pool."
-        ranked = rank_candidates(self.matrix(eids, version))
-        kept = set(ranked[:keep])
-        dropped = [c for c in self.active if c not in kept]
-        self.active = [c for c in self.active if c in kept]
-        for c in dropped: self.scores.forget(c)
-        return dropped
+        return [self.archive[c] for c in rank_candidates(self.matrix(eids, version, task))[:k]]
+    def prune(self, keep, eids, version, task='') -> list[str]:
+        "Keep the best `keep` active candidates (remembered as `ranked`); returns the ids dropped. No scores: keep all."
+        ranked = rank_candidates(self.matrix(eids, version, task))
+        if not ranked: return []
+        self.ranked = ranked[:keep]
+        return self.retire([c for c in self.active if c not in set(self.ranked)])
+    def retire(self, cids) -> list[str]:
+        "Take `cids` out of the active pool (they stay in the archive) and forget their scores."
+        out = set(cids)
+        self.active = [c for c in self.active if c not in out]
+        for c in out: self.scores.forget(c)
+        return [c for c in cids]
+    def carry_order(self) -> list[str]:
+        "The active ids, best first by the last ranking; candidates it does not know (new seeds) follow in pool order."
+        known = [c for c in self.ranked if c in self.active]
+        return known + [c for c in self.active if c not in known]
 
     def save(self, path):
-        "Write the pool (archive, active ids, scores, counters) as JSON, atomically."
+        "Write the pool (archive, active ids, ranking, scores, counters) as JSON, atomically."
         atomic_write_json(path, dict(archive=[c.to_dict() for c in self.archive.values()], active=self.active,
-                                     scores=self.scores.rows(), round=self.round, n=self._n, rr=self._rr))
+                                     ranked=self.ranked, scores=self.scores.rows(), round=self.round, n=self._n, rr=self._rr))
     @classmethod
     def load(cls, path) -> 'Pool':
         d = json.loads(Path(path).read_text()); p = cls()
         p.archive = {c['id']: Candidate.from_dict(c) for c in d['archive']}
-        p.active, p.round, p._n, p._rr = d['active'], d['round'], d['n'], d['rr']
-        for c, e, v, s in d['scores']: p.scores.set(c, e, v, s)
+        p.active, p.round, p._n, p._rr, p.ranked = d['active'], d['round'], d['n'], d['rr'], d.get('ranked', [])
+        for row in d['scores']:                     # [c, task, e, v, s]; older files have [c, e, v, s]: task ''
+            c, t, e, v, s = row if len(row) == 5 else (row[0], '', *row[1:])
+            p.scores.set(c, e, v, s, task=t)
         return p
     def __repr__(self): return f"Pool({len(self.active)} active / {len(self.archive)} seen, round {self.round}, {len(self.scores)} scores)"
