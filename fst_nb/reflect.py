@@ -203,17 +203,17 @@ class SelfLM(ReflectionLM):
         return [Reply(tok.decode(row, skip_special_tokens=True), len(x), int((row != pad).sum()), 0.0, dt)
                 for row, x in zip(new, batch_ids)]
 
-# %% ../nbs/05a_reflect.ipynb #59ccbf96
+# %% ../nbs/05a_reflect.ipynb #cb5d2a76
 _QUOTED = re.compile(r"(?<!\w)'[^'\n]*'(?!\w)")       # a single-quoted literal; apostrophes inside words are not quotes
 _DESCRIPTIVE = {'The', 'Your', 'It', 'Its', 'This', 'That', 'These', 'Those', 'There', 'A', 'An', 'No', 'Not', 'Score',
                 'Correct', 'Wrong', 'Expected', 'Got', 'Found'}
 
 def split_sentences(text: str) -> list[str]:
-    "The sentences of `text` (split after . ! ? and at line breaks), never inside a single-quoted literal."
+    "The sentences of `text` (split after . ! ? but not 'e.g.', and at line breaks), never inside a single-quoted literal."
     spans = []
     def hide(m): spans.append(m.group()); return f'\x00{len(spans) - 1}\x00'
     masked = _QUOTED.sub(hide, text or '')
-    parts = re.split(r'(?<=[.!?])\s+|\n+', masked)
+    parts = re.split(r'(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)\s+|\n+', masked)
     return [re.sub(r'\x00(\d+)\x00', lambda m: spans[int(m.group(1))], p).strip() for p in parts if p.strip()]
 
 def template(sentence: str) -> str:
