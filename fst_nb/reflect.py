@@ -272,7 +272,7 @@ def rank_instructions(records: list, perfect: float = 1.0) -> list[tuple]:
         if template(s) not in seen: seen.add(template(s)); out.append((s, count[s]))
     return out
 
-# %% ../nbs/05a_reflect.ipynb #ec808184
+# %% ../nbs/05a_reflect.ipynb #8dfb6ec7
 def revise(text: str, instructions: list) -> tuple:
     "(new text, [change]): `text` with conflicting sentences replaced by `instructions` and new ones appended."
     new, changes = text or '', []
@@ -288,13 +288,14 @@ def feedback_reply(prompt: str, max_new: int = 8, perfect: float = 1.0) -> str:
     "A critique and, when the feedback asks for a change, the revised text in a fenced block."
     text, recs = read_reflection_prompt(prompt)
     if text is None: return 'The prompt holds no current text in a fenced block; nothing to revise.'
-    failed = sum(r['score'] is None or r['score'] < perfect for r in recs)
+    failed = [r for r in recs if r['score'] is None or r['score'] < perfect]
     if not failed: return f'None of the {len(recs)} attempts failed; the text stays as it is.'
+    head, k = f'{len(failed)} of {len(recs)} attempts failed', len({r['input'] for r in failed})
     ins = rank_instructions(recs, perfect)[:max_new]
-    said = '; '.join(f'"{s}" ({n} of {failed})' for s, n in ins) or 'nothing'
+    if not ins: return f'{head}, but no instruction in their feedback recurs; no change.'
     new, changes = revise(text, ins)
-    head = f'{failed} of {len(recs)} attempts failed. Instructions the feedback repeats: {said}.'.replace(FENCE, "'''")
-    if not changes: return head + ' The text already states all of them; no change.'
+    head += '. Instructions the feedback repeats: ' + '; '.join(f'"{s}" ({n} of {k} failed inputs)' for s, n in ins) + '.'
+    if not changes: return head.replace(FENCE, "'''") + ' The text already states all of them; no change.'
     return f"{head} Changes: {'; '.join(changes)}.".replace(FENCE, "'''") + f'\n{FENCE}\n{new}\n{FENCE}'
 
 class FeedbackLM(ReflectionLM):

@@ -59,7 +59,8 @@ def test_feedback_lm_rewrites_house_rules():
     assert new == f"Find the path from the source to the goal. {SEP} {WRAP} {NODE} {END}"
     for content in ('dead end', 'Node 2', 'not in the graph', 'Go from', 'house rule'):   # example-specific or descriptive
         assert content not in new
-    assert '3 of 4' in critique and lm.errors == 0 and lm.calls == 1
+    assert '4 of 5 attempts failed' in critique and f'"{SEP}" (3 of 3 failed inputs)' in critique
+    assert lm.errors == 0 and lm.calls == 1
 
 def test_rank_counts_inputs_not_rollouts():
     _, recs = read_reflection_prompt(reflection_prompt('system_prompt', PARENT, STAR))
