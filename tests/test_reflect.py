@@ -104,6 +104,10 @@ def test_feedback_lm_reads_the_gepa_package_prompt():
     assert text == PARENT and [r['score'] for r in recs] == [0, 0, 1, 0, 0]
     ours = parse_reply(FeedbackLM()(reflection_prompt('system_prompt', PARENT, STAR)), PARENT)[0]
     assert Sig.output_extractor(FeedbackLM()(theirs))['new_instruction'] == ours
+    # gepa's adapter docs suggest dicts for Inputs (rendered as '### key' sections): read the same way
+    as_dicts = [{**r, 'Inputs': {'graph': r['Inputs']}, 'Generated Outputs': {'answer': r['Generated Outputs']}} for r in STAR]
+    theirs2 = Sig.prompt_renderer({'current_instruction_doc': PARENT, 'dataset_with_feedback': as_dicts})
+    assert Sig.output_extractor(FeedbackLM()(theirs2))['new_instruction'] == ours
 
 @settings(max_examples=80, deadline=None)
 @given(hs.lists(hs.tuples(hs.text(max_size=30), hs.text(max_size=30), hs.sampled_from([0.0, 0.5, 1.0]),
