@@ -11,7 +11,8 @@ from .tasks import Task, Verdict, get_task, register_task
 
 # %% auto #0
 __all__ = ['DIMENSIONS', 'TEMPLATES', 'RULES_SEED', 'PRESETS', 'RULES_PROMPT', 'instruction', 'RuleSet', 'rule_sets', 'rule_set',
-           'render', 'find_answer', 'read_answer', 'check_rules', 'rules_verdict', 'StarRules', 'break_one']
+           'render', 'find_answer', 'read_answer', 'check_rules', 'infer_rule_set', 'rules_verdict', 'StarRules',
+           'break_one']
 
 # %% ../nbs/01d_rules.ipynb #d476f90e
 DIMENSIONS = {   # dimension -> {value name: literal token}
@@ -139,7 +140,19 @@ def check_rules(text: str, rs: RuleSet) -> dict:
             'prefix': all(p == (want == 'node') for p in a['prefixed']),
             'end': a['end'] == rs.token('end')}
 
-# %% ../nbs/01d_rules.ipynb #043ca0ea
+# %% ../nbs/01d_rules.ipynb #2398b658
+_SEP_OF = {t.strip(): v for v, t in DIMENSIONS['sep'].items()}
+_END_OF = {t: v for v, t in DIMENSIONS['end'].items()}
+
+def infer_rule_set(text: str) -> RuleSet | None:
+    "The rule set `text`'s answer follows, or None when it follows none consistently (no wrapper, mixed separators...)."
+    a = read_answer(text)
+    if len(a.get('ids') or []) < 2 or a['lead'] or len(set(a['seps'])) != 1 or len(set(a['prefixed'])) != 1: return None
+    sep, end = _SEP_OF.get(a['seps'][0]), _END_OF.get(a['end'])
+    if sep is None or end is None: return None
+    return RuleSet(sep, a['wrap'], 'node' if a['prefixed'][0] else 'bare', end)
+
+# %% ../nbs/01d_rules.ipynb #6218fe2b
 def _content_feedback(a: dict, ex: dict) -> str | None:
     "A sentence about what is wrong with the path, or None when it is right."
     gold, src, goal = [int(x) for x in ex['gold'].split(',')], ex['source'], ex['goal']
@@ -162,7 +175,7 @@ def rules_verdict(text: str, ex: dict, rs: RuleSet) -> Verdict:
     parts = ([content] if content else []) + ([f"The answer breaks {len(broken)} house rule{'s' * (len(broken) > 1)}."] if broken else [])
     return Verdict(0.0, ' '.join(parts + [instruction(d, getattr(rs, d)) for d in broken]), info)
 
-# %% ../nbs/01d_rules.ipynb #04b475a0
+# %% ../nbs/01d_rules.ipynb #f293c0e6
 RULES_PROMPT = "Edges {edges}\nSource {source}\nGoal {goal}"
 
 @functools.lru_cache(maxsize=8)
@@ -185,7 +198,7 @@ class StarRules(Task):
     def verify(self, completion, ex): return rules_verdict(completion, ex, self.rules)
     def __repr__(self): return f"StarRules(preset={self.preset!r}, rules={self.rules.name}, graphs={self.graphs!r})"
 
-# %% ../nbs/01d_rules.ipynb #46b81171
+# %% ../nbs/01d_rules.ipynb #16878d14
 def break_one(nodes, rs: RuleSet, dim: str) -> tuple[str, RuleSet]:
     "`nodes` rendered under `rs` with dimension `dim` changed to another value, and that other rule set."
     other = next(v for v in DIMENSIONS[dim] if v != getattr(rs, dim))
