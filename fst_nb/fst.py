@@ -96,7 +96,8 @@ def _check_task(name):
         raise ConfigError(f"task {name!r} is not registered; valid tasks: {', '.join(list_tasks())}")
 
 # %% ../nbs/06_fst.ipynb #3a6024e3
-WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy')}
+WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
+               'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, steps=1200, batch=32, lr=3e-3, bf16=True)}
 
 def resolve_model(name: str) -> str:
     "A name `load_policy` understands: warm-started built-ins (see WARM_MODELS) are trained and cached on first use."
