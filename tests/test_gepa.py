@@ -1,74 +1,12 @@
-"GEPA fast loop: frontier, sampling, acceptance, merge, budget accounting and stale scores on hand-made tables and toys."
+"GEPA rounds on toy tasks: budget accounting, stale scores, learning, batching, records, pool persistence, the gepa package adapter."
 import json, random, re
+from types import SimpleNamespace as NS
 import pytest
-from hypothesis import given, settings, strategies as hs
 from fst_nb.core import RunDir
-from fst_nb.gepa import (Budget, Candidate, Gepa, GepaConfig, Pool, ScoreTable, ScriptedLM, FSTAdapter, common_ancestor,
-                         frontier_wins, improves, merge_texts, pareto_fronts, parse_reply, rank_candidates, remove_dominated,
-                         sample_parent)
+from fst_nb.gepa import Gepa, GepaConfig, Pool, ScriptedLM, FSTAdapter, parse_reply
 from _gepa_toys import ToyTask, EchoBackend, reader, useless
 
 WORDS = 'apple pear plum fig kiwi lime date lemon mango peach grape melon'.split()
-
-# ---- frontier and sampling on hand-made tables
-
-def test_frontier_hand_made():
-    m = {'s': [0, 0, 0, 0], 'a': [1, 0, 1, 0], 'b': [0, 1, 0, 0], 'c': [1, 0, 0, 0]}
-    assert pareto_fronts(m) == [{'a', 'c'}, {'b'}, {'a'}, {'s', 'a', 'b', 'c'}]
-    assert remove_dominated(m) == ['a', 'b']           # c's wins are a subset of a's; s only ties
-    assert frontier_wins(m) == {'a': 3, 'b': 2}
-    assert rank_candidates(m)[:2] == ['a', 'b']
-
-def test_sampling_proportional_to_wins():
-    m = {'a': [1, 1, 0, 0, 0], 'b': [0, 0, 1, 1, 1], 'd': [0, 0, 0, 0, 0]}
-    rng = random.Random(1)
-    draws = [sample_parent(m, rng) for _ in range(5000)]
-    assert 'd' not in draws
-    assert abs(draws.count('b') / len(draws) - 0.6) < 0.03
-
-@settings(max_examples=60, deadline=None)
-@given(hs.integers(1, 6).flatmap(lambda n: hs.dictionaries(hs.sampled_from('abcdefg'),
-       hs.lists(hs.sampled_from([0.0, 0.5, 1.0]), min_size=n, max_size=n), min_size=1, max_size=7)))
-def test_frontier_properties(m):
-    keep, fronts = remove_dominated(m), pareto_fronts(m)
-    assert keep and all(f & set(keep) for f in fronts)          # every example keeps a best candidate
-    wins = frontier_wins(m)
-    assert set(wins) == set(keep) and all(v >= 1 for v in wins.values())
-    assert sample_parent(m, random.Random(0)) in keep
-    assert sorted(rank_candidates(m)) == sorted(m)
-    for j, f in enumerate(fronts):
-        if len(f) == 1: assert next(iter(f)) in keep              # a unique best on any example always survives
-
-# ---- acceptance, budget, merge
-
-def test_acceptance_is_strict():
-    assert improves([0, 0, 1], [0, 1, 1]) and not improves([0, 1, 1], [1, 1, 0]) and not improves([1, 1], [0.5, 1.5])
-    with pytest.raises(ValueError): improves([1], [1, 1])
-
-def test_budget_planning():
-    b = Budget(50); b.spend(10)
-    assert b.affordable(12, 4) == 3 and b.affordable(41, 4) == 0 and b.fits(40) and not b.fits(41)
-
-def test_merge_through_ancestor():
-    cands = {'s': Candidate('s', {'system_prompt': 'S', 'fmt': 'F'}),
-             'a': Candidate('a', {'system_prompt': 'S1', 'fmt': 'F'}, ('s',)),
-             'b': Candidate('b', {'system_prompt': 'S', 'fmt': 'F1'}, ('s',)),
-             'c': Candidate('c', {'system_prompt': 'S2', 'fmt': 'F2'}, ('b',))}
-    assert common_ancestor(cands, 'a', 'c') == 's' and common_ancestor(cands, 'b', 'c') is None
-    assert merge_texts(cands['a'].texts, cands['b'].texts, cands['s'].texts) == {'system_prompt': 'S1', 'fmt': 'F1'}
-    # both changed system_prompt: the preferred side wins there; fmt changed only in c
-    assert merge_texts(cands['a'].texts, cands['c'].texts, cands['s'].texts, prefer='a') == {'system_prompt': 'S1', 'fmt': 'F2'}
-    assert merge_texts(cands['a'].texts, cands['c'].texts, cands['s'].texts, prefer='b') is None    # equals c
-
-# ---- stale scores
-
-def test_stale_scores_are_never_mixed():
-    t = ScoreTable()
-    for e in 'xy': t.set('a', e, 0, 1.0)
-    t.set('b', 'x', 1, 0.0)
-    assert t.matrix(['a', 'b'], ['x', 'y'], 1) == {}            # a has only old scores, b is incomplete
-    assert t.matrix(['a', 'b'], ['x', 'y'], 0) == {'a': [1.0, 1.0]}
-    assert t.drop_stale(1) == 2 and t.versions() == {1}
 
 def test_round_rescores_pool_under_new_version(tmp_path):
     task, be = ToyTask(WORDS[:6]), EchoBackend(version=3)
@@ -76,11 +14,12 @@ def test_round_rescores_pool_under_new_version(tmp_path):
     for c in pool.active:
         for e in task.examples(): pool.scores.set(c, e['id'], 2, 1.0)   # stale: policy version 2
     g = Gepa(task, be, useless, pool=pool, rundir=RunDir.create({}, root=tmp_path, name='r'),
-             cfg=GepaConfig(budget=18 + 2 * 6 + 6, minibatch=3, proposals_per_step=1, progress=False, verbose=False))
+             cfg=GepaConfig(budget=18 + 2 * 6 + 6, minibatch=3, proposals_per_step=1, rescore_share=0.5, progress=False,
+                            verbose=False))
     res = g.round(task.examples(), cycle=5)
     assert be.sizes[0] == 3 * 6                                   # the whole pool, one call, before any proposal
     assert pool.scores.versions() == {3} and res.version == 3
-    m = pool.matrix([e['id'] for e in task.examples()], 3)
+    m = pool.matrix([e['id'] for e in task.examples()], 3, task='toy')
     assert m['c0'] == [1, 0, 0, 0, 0, 0] and m['c1'] == [0, 1, 1, 0, 0, 0]   # fresh scores, not the stale 1.0s
     rows = g.rundir.read('scores.jsonl')
     assert {r['version'] for r in rows} == {3} and {(r['round'], r['cycle']) for r in rows} == {(1, 5)}
@@ -170,26 +109,109 @@ def test_gepa_optimize_with_our_adapter():
     best = out.best_candidate['system_prompt'].split()
     assert sum(w in best for w in WORDS[:6]) >= 4
 
-# ---- litellm wrapper: retries, backoff and usage, with a fake transport (the real server test is in test_gepa_slow.py)
+# ---- bounded re-scoring, the budget as a hard limit, proposals in every round, the task in the score key
 
-def test_litellm_retries_and_tracks_usage(monkeypatch):
-    import fst_nb.gepa as G
-    from types import SimpleNamespace as NS
-    calls, sleeps = [], []
-    def fake_request(self, prompt):
-        calls.append(prompt)
-        if len(calls) < 3: raise ConnectionError('refused')
-        return NS(choices=[NS(message=NS(content='ok\n```\nnew\n```'))], usage=NS(prompt_tokens=11, completion_tokens=4))
-    monkeypatch.setattr(G.LiteLLM, '_request', fake_request)
-    monkeypatch.setattr(G, '_cost', lambda resp: 0.002)
-    monkeypatch.setattr(G.time, 'sleep', sleeps.append)
-    lm = G.LiteLLM('openai/x', retries=3, backoff=0.5)
-    r = lm.complete(['p'])[0]
-    assert (r.text, r.tokens_in, r.tokens_out, r.cost, r.error) == ('ok\n```\nnew\n```', 11, 4, 0.002, None)
-    assert sleeps == [0.5, 1.0] and len(calls) == 3                      # exponential backoff between attempts
-    calls.clear(); sleeps.clear()
-    lm2 = G.LiteLLM('openai/x', retries=1, backoff=0.1)
-    monkeypatch.setattr(G.LiteLLM, '_request', lambda self, p: (_ for _ in ()).throw(TimeoutError('slow')))
-    r2 = lm2.complete(['a', 'b'])
-    assert all(x.text == '' and x.error == 'TimeoutError: slow' for x in r2) and lm2.errors == 2
-    assert (lm.calls, lm.tokens_in, lm.cost) == (1, 11, 0.002)
+from hypothesis import given, settings, strategies as hs
+from fst_nb.gepa import FeedbackLM, task_key
+from _gepa_toys import RulesToyTask, RuleFollowingBackend, SEP, WRAP, END
+
+RULE_B = {'sep': ';', 'wrap': '<answer>...</answer>', 'end': '!'}
+
+def _carried_pool(task, n, version=0):
+    "A pool of `n` carried prompts (ranked c0 best) with scores from an older policy version."
+    pool = Pool([f'Say the path, version {i}.' for i in range(n)])
+    pool.ranked = list(pool.active)
+    for c in pool.active:
+        for e in task.examples(): pool.scores.set(c, e['id'], version, 0.5, task=task_key(task))
+    return pool
+
+def test_rescoring_is_bounded_by_its_share(tmp_path):
+    task, be = RulesToyTask(RULE_B, n=16), RuleFollowingBackend(version=1)
+    pool = _carried_pool(task, 8)
+    g = Gepa(task, be, FeedbackLM(), pool=pool, rundir=RunDir.create({}, root=tmp_path, name='r'),
+             cfg=GepaConfig(budget=48, minibatch=3, rescore_share=0.25, progress=False, verbose=False))
+    res = g.round(task.examples(), cycle=2)
+    assert be.sizes[0] <= 0.25 * 48                                   # the start's single generate call
+    start = [r for r in g.rundir.read('scores.jsonl') if r['split'] == 'pareto'][:be.sizes[0]]
+    assert {r['candidate'] for r in start} == {'c0'}                  # the previous frontier's best first
+    retired = [r['candidate'] for r in g.rundir.read('pool.jsonl') if r['event'] == 'retired']
+    assert retired == [f'c{i}' for i in range(1, 8)]
+    assert res.calls <= 48 and res.proposals >= 1 and res.version == 1
+
+@settings(max_examples=40, deadline=None)
+@given(budget=hs.integers(1, 80), mb=hs.integers(1, 4), pps=hs.integers(1, 8), pareto=hs.integers(0, 16),
+       n=hs.integers(1, 3), seeds=hs.integers(1, 8), share=hs.sampled_from([0.05, 0.25, 0.5, 1.0]))
+def test_budget_is_never_exceeded(tmp_path_factory, budget, mb, pps, pareto, n, seeds, share):
+    task, be = RulesToyTask(RULE_B, n=16), RuleFollowingBackend()
+    cfg = GepaConfig(budget=budget, minibatch=mb, proposals_per_step=pps, pareto_size=pareto, n_per_pair=n,
+                     rescore_share=share, merge=True, progress=False, verbose=False)
+    g = Gepa(task, be, FeedbackLM(), pool=_carried_pool(task, seeds), cfg=cfg)
+    for v in range(3):
+        be.version, before = v + 1, sum(be.sizes)
+        res = g.round(task.examples()[4 * v:4 * v + 12], cycle=v + 1)
+        assert res.calls == sum(be.sizes) - before <= budget
+        if budget >= (2 * mb + 2) * n and res.stop != 'perfect': assert res.proposals >= 1, (res, cfg)
+
+@pytest.mark.parametrize('budget', [24, 48, 64])
+@pytest.mark.parametrize('pareto', [8, 16])
+def test_every_round_makes_proposals(tmp_path, budget, pareto):
+    "Three rounds with a new policy version each, a carried pool of 6, as in the continual preset."
+    task, be = RulesToyTask(RULE_B, n=48), RuleFollowingBackend()
+    g = Gepa(task, be, FeedbackLM(), pool=_carried_pool(task, 6), rundir=RunDir.create({}, root=tmp_path, name='r'),
+             cfg=GepaConfig(budget=budget, minibatch=3, pareto_size=pareto, top_k=4, pool_size=8, progress=False,
+                            verbose=False))
+    for v in range(3):
+        be.version = v + 1
+        res = g.round(task.examples()[16 * v:16 * (v + 1)], cycle=v + 1)
+        assert res.proposals >= 1 and res.calls <= budget, res
+
+def test_task_key_separates_scores(tmp_path):
+    "Two tasks with the same example ids and the same policy version: the second round scores its own task."
+    a = RulesToyTask(RULE_B, name='rules_toy', key='rules_toy:B', n=8)
+    b = RulesToyTask({'sep': '-'}, name='rules_toy', key='rules_toy:C', n=8)
+    assert (task_key(a), task_key(b), task_key(NS(name='math'))) == ('rules_toy:B', 'rules_toy:C', 'math')
+    be, pool = RuleFollowingBackend(), Pool(["Separate the nodes with ';'."])
+    cfg = GepaConfig(budget=40, minibatch=2, max_proposals=1, progress=False, verbose=False)
+    best = Gepa(a, be, FeedbackLM(), pool=pool, cfg=cfg).round(a.examples()).top[0].id
+    n0 = len(be.sizes)
+    Gepa(b, be, FeedbackLM(), pool=pool, cfg=cfg).round(b.examples())
+    assert be.sizes[n0] == 8                                  # the best prompt re-scored on task C: nothing reused from B
+    assert (pool.scores.get(best, 'e0', 0, task='rules_toy:B'), pool.scores.get(best, 'e0', 0, task='rules_toy:C')) == (1, 0)
+
+def test_old_pool_checkpoints_still_load(tmp_path):
+    old = {'archive': [{'id': 'c0', 'texts': {'system_prompt': 'Hi.'}, 'parents': [], 'round': 1, 'cycle': 1,
+                        'origin': 'seed', 'component': None}],
+           'active': ['c0'], 'scores': [['c0', 'train-0', 2, 1.0]], 'round': 1, 'n': 1, 'rr': {}}
+    (tmp_path/'pool.json').write_text(json.dumps(old))
+    p = Pool.load(tmp_path/'pool.json')
+    assert p.scores.get('c0', 'train-0', 2) == 1.0 and p.scores.get('c0', 'train-0', 2, task='star_graph') is None
+    assert p.ranked == [] and p.carry_order() == ['c0']
+    p.save(tmp_path/'new.json'); assert Pool.load(tmp_path/'new.json').scores.rows() == [['c0', '', 'train-0', 2, 1.0]]
+
+# ---- end to end: FeedbackLM's proposals are accepted and the prompt evolves
+
+def test_feedback_lm_evolves_the_prompt(tmp_path):
+    task, be = RulesToyTask(RULE_B, n=16), RuleFollowingBackend()
+    seed = "Find the path. Separate the nodes with ','."
+    g = Gepa(task, be, 'feedback', seeds=[seed], rundir=RunDir.create({}, root=tmp_path, name='r'),
+             cfg=GepaConfig(budget=48, minibatch=3, pareto_size=8, progress=False, verbose=False))
+    res = g.round(task.examples(), cycle=1)
+    best = res.top[0]['system_prompt']
+    assert res.accepted >= 1 and best != seed and res.best_mean > 0
+    assert best.startswith("Find the path. Separate the nodes with ';'.")          # the conflicting sentence replaced
+    assert WRAP.format('<answer>...</answer>') in best and END.format('!') in best
+    assert 'Continue from' not in best and 'stops at' not in best                 # content errors never recur
+    crit = g.rundir.read('critiques.jsonl')
+    assert all(r['lm'] == 'feedback' for r in crit) and any(r['status'] == 'ok' for r in crit)
+
+def test_gepa_optimize_with_feedback_lm():
+    "The gepa package's own loop, its own reflection prompt, our adapter and FeedbackLM as its reflection LM."
+    import gepa
+    task = RulesToyTask(RULE_B, n=8); ex = task.examples()
+    class Quiet:
+        def log(self, message): pass
+    out = gepa.optimize(seed_candidate={'system_prompt': 'Find the path.'}, trainset=ex, valset=ex,
+                        adapter=FSTAdapter(task, RuleFollowingBackend()), reflection_lm=FeedbackLM(), max_metric_calls=60,
+                        reflection_minibatch_size=3, logger=Quiet(), seed=0)
+    best = out.best_candidate['system_prompt']
+    assert best.startswith('Find the path. ') and SEP.format(';') in best and WRAP.format('<answer>...</answer>') in best

@@ -5,7 +5,7 @@ import pytest
 from fst_nb.tasks import get_task, list_tasks, Verdict
 
 HOVER_FILES = Path(__file__).parent/'data'/'hover'
-TASKS = {'star_graph': dict(preset='tiny'), 'codeio': dict(preset='small'), 'math': dict(preset='small'),
+TASKS = {'star_graph': dict(preset='tiny'), 'star_rules': dict(preset='A'), 'codeio': dict(preset='small'), 'math': dict(preset='small'),
          'hover': dict(preset='small'),
          'hover_files': dict(corpus=str(HOVER_FILES/'corpus.jsonl'), test=str(HOVER_FILES/'claims.json'), k=2)}
 
