@@ -23,6 +23,7 @@ def test_named_backend_fails_before_the_model_loads(tmp_path, monkeypatch):
         with pytest.raises(ConfigError, match="make vllm-setup"):
             FSTRun.create(FSTConfig(backend='vllm', **SMALL), root=tmp_path/'v')
     assert loaded == []
+    assert not (tmp_path/'u').exists() and not (tmp_path/'v').exists()   # and leaves no empty run directory
 
 def test_auto_says_what_it_uses_and_records_it(tmp_path):
     used, note = resolve_backend('auto')
