@@ -192,7 +192,7 @@ def fit_runs(runs, x='rollouts', y='reward_mean', **sel) -> Fit | None:
     if not cs: return None
     return fit_saturating(np.concatenate([c[0] for c in cs]), np.concatenate([c[1] for c in cs]))
 
-# %% ../nbs/06a_analysis.ipynb #632d3864
+# %% ../nbs/06a_analysis.ipynb #d7c9f9ba
 def _labels(keys) -> list[str]:
     names = [t for t, _ in keys]
     return [t if names.count(t) == 1 else f"{t}:{p}" for t, p in keys]
@@ -205,7 +205,8 @@ def forgetting_matrix(rows, prompt='auto', y='reward_mean') -> tuple[list[str], 
     names, m = [], []
     for p in phases:
         sub = [r for r in ev if r['after_phase'] == p]
-        names.append(f"{p}:" + next((r['after_task'] for r in sub if r.get('after_task')), ''))
+        last = next((r for r in sub if r.get('after_task')), {})
+        names.append(f"{p}:{last.get('after_task', '')}" + (f":{last['after_preset']}" if last.get('after_preset') else ''))
         pts = [eval_points(sub, task=t, preset=pr, prompt=prompt) for t, pr in keys]
         m.append([ps[-1].get(y) if ps else None for ps in pts])
     return names, _labels(keys), m

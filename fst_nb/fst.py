@@ -242,7 +242,7 @@ def rl_step(self: FSTRun) -> dict:
               f"loss {row['loss']:+.4f} clip {row['clip_frac']:.3f} kept {row['groups_kept']} {row['step_time']:.1f}s")
     return row
 
-# %% ../nbs/06_fst.ipynb #a23a7801
+# %% ../nbs/06_fst.ipynb #26a8ef46
 @patch
 def _eval_tasks(self: FSTRun) -> list[int]:
     "Phases whose tasks an evaluation scores: every phase seen so far, and the next one."
@@ -291,14 +291,14 @@ def evaluate(self: FSTRun, after_phase: int | None = None) -> list[dict]:
     rows, best = [], self.prompts[0]
     if after_phase is None:   # the phase whose training the weights and pool reflect (-1: nothing trained yet)
         after_phase = -1 if self.cycle_no == 0 and self.phase_step == 0 and self.phase == 0 else min(self.phase, len(self.phases) - 1)
-    ph_task = self.phases[after_phase].task if after_phase >= 0 else None
+    ph_task, ph_preset = (self.phases[after_phase].task, self.phases[after_phase].preset) if after_phase >= 0 else (None, None)
     key = lambda i: (self.phases[i].task, self.phases[i].preset)
     kl_key = key(after_phase if after_phase >= 0 else min(self.phase, len(self.phases) - 1))   # the task just trained
     for i in self._eval_tasks():
         task = self.task_of(i)
         for which, prompt in [('seed', self.cfg.seed_prompt)] + ([('pool', best)] if best != self.cfg.seed_prompt else []):
             t0 = time.time()
-            r = dict(kind='eval', cycle=self.cycle_no, after_phase=after_phase, after_task=ph_task, task=task.name,
+            r = dict(kind='eval', cycle=self.cycle_no, after_phase=after_phase, after_task=ph_task, after_preset=ph_preset, task=task.name,
                      preset=self.phases[i].preset, split='test', prompt=which,
                      **self._score_prompt(task, prompt, kl=key(i) == kl_key))
             r['seconds'] = round(time.time() - t0, 3)

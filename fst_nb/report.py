@@ -151,10 +151,10 @@ def forgetting_figure(name: str, rows):
     return go.Figure(go.Heatmap(z=m, x=cols, y=phases, colorscale='Viridis', zmin=0, zmax=1, texttemplate='%{z:.2f}'),
                      layout=dict(title=f'Forgetting matrix: {name}', xaxis_title='evaluated on', yaxis_title='after phase'))
 
-# %% ../nbs/07a_report.ipynb #c606811f
+# %% ../nbs/07a_report.ipynb #e9804b95
 def _backend_used(run: Run) -> str:
     used = next((r['backend'] for r in run.rows if r.get('kind') in ('train', 'gepa') and r.get('backend')), None)
-    return used or run.config.get('backend', '?')
+    return used or run.config.get('backend') or '—'
 
 def config_tables(runs) -> tuple[list, list]:
     "(shared [key, value] rows, per-run [run, mode, seed, backend used, differing keys] rows)."

@@ -47,7 +47,7 @@ def test_continual_two_tasks(tmp_path):
     assert run.done and run.state['phase'] == 2
     from fst_nb.analysis import forgetting_matrix
     phases, tasks, m = forgetting_matrix(rows)                  # held-out reward on each task after each phase
-    assert phases == ['0:star_graph', '1:math'] and set(tasks) == {'star_graph', 'math'}
+    assert phases == ['0:star_graph:tiny', '1:math:small'] and set(tasks) == {'star_graph', 'math'}
     assert all(v is not None for row in m for v in row)
 
 SCRIPT = textwrap.dedent('''
