@@ -241,7 +241,7 @@ def phase_final_rewards(run: Run, prompt='auto', y='reward_mean') -> list:
         out.append(pts[-1].get(y) if pts else None)
     return out
 
-# %% ../nbs/06a_analysis.ipynb #f95e7909
+# %% ../nbs/06a_analysis.ipynb #c244497f
 @dataclass
 class Estimate:
     "A statistic over seeds with its bootstrap percentile interval."
@@ -272,6 +272,7 @@ def bootstrap(stat: Callable, *groups, n_boot: int = 1000, ci: float = 0.95, see
     "`stat(*groups)` with a percentile interval from resampling each group's runs with replacement."
     if not all(len(g) for g in groups): raise ValueError("bootstrap: every group needs at least one run")
     value, rng, boots = stat(*groups), np.random.default_rng(seed), []
+    if all(len(g) == 1 for g in groups): n_boot, boots = 0, [value] * n_boot   # one run per group: every resample is this one
     for _ in range(n_boot):
         boots.append(stat(*[[g[i] for i in rng.integers(0, len(g), len(g))] for g in groups]))
     if isinstance(value, dict):

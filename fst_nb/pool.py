@@ -106,13 +106,13 @@ def sample_parent(m: dict, rng: random.Random) -> str:
     if not wins: raise ValueError("no candidate has scores on the Pareto set")
     return rng.choices(list(wins), weights=list(wins.values()))[0]
 
-# %% ../nbs/05_pool.ipynb #c0ba737c
+# %% ../nbs/05_pool.ipynb #4ebe2309
 def rank_candidates(m: dict) -> list[str]:
-    "Every candidate of `m`, best first: frontier by (wins, mean), then the rest by mean; ties keep pool order."
-    wins, order = frontier_wins(m), list(m)
+    "Every candidate of `m`, best first: frontier by (wins, mean), then the rest by mean; ties go to the newer candidate."
+    wins, order = frontier_wins(dict(reversed(m.items()))), list(m)    # identical rows: the newest keeps the wins
     mean = {c: sum(r) / max(len(r), 1) for c, r in m.items()}
-    front = sorted(wins, key=lambda c: (-wins[c], -mean[c], order.index(c)))
-    rest = sorted((c for c in m if c not in wins), key=lambda c: (-mean[c], order.index(c)))
+    front = sorted(wins, key=lambda c: (-wins[c], -mean[c], -order.index(c)))
+    rest = sorted((c for c in m if c not in wins), key=lambda c: (-mean[c], -order.index(c)))
     return front + rest
 
 # %% ../nbs/05_pool.ipynb #22444fc1
