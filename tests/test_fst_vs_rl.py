@@ -1,6 +1,6 @@
 """Slow test: on the house-rules testbed, FST's held-out reward beats RL's after the same number of RL samples.
 
-Testbed: `star_rules` with the hidden rule set A (separator ';', '<answer>…</answer>', 'node 7', '!'), the silent seed
+Testbed: `star_rules` with the hidden rule set A (separator ';', '<answer>…</answer>', 'node 7', terminator '.'), the silent seed
 prompt, the tiny model warm-started to follow conventions stated in its system prompt (`tiny-star-rules`, cached after
 its first build), and the model-free `feedback` reflector. Both modes run the `quick` preset for CYCLES cycles with the
 same seed, data and sampling; FST's reward is read with the prompt RL trains with (the pool's best), RL's with the seed.
