@@ -14,12 +14,13 @@ __all__ = ['DIMENSIONS', 'TEMPLATES', 'RULES_SEED', 'PRESETS', 'RULES_PROMPT', '
            'render', 'find_answer', 'read_answer', 'check_rules', 'infer_rule_set', 'rules_verdict', 'StarRules',
            'break_one']
 
-# %% ../nbs/01d_rules.ipynb #d476f90e
+# %% ../nbs/01d_rules.ipynb #ad586287
 DIMENSIONS = {   # dimension -> {value name: literal token}
     'sep': {'comma': ',', 'semi': ';', 'dash': '-', 'then': ' then '},
-    'wrap': {'boxed': '\\boxed{...}', 'tag': '<answer>...</answer>', 'brackets': '[[...]]', 'line': 'Answer: ...'},
+    'wrap': {'boxed': '\\boxed{...}', 'tag': '<answer>...</answer>', 'brackets': '[[...]]', 'line': 'Answer: ...',
+             'paren': '((...))', 'path': '<path>...</path>'},
     'prefix': {'bare': '7', 'node': 'node 7'},
-    'end': {'dot': '.', 'bang': '!', 'ask': '?'},
+    'end': {'dot': '.'},
 }
 TEMPLATES = {    # dimension -> the one instruction sentence that states its value; the literal is the only part that varies
     'sep': "Separate the nodes with '{}'.",
@@ -33,7 +34,7 @@ def instruction(dim: str, value: str) -> str:
     "The feedback (and training) sentence that states `value` of dimension `dim`."
     return TEMPLATES[dim].format(DIMENSIONS[dim][value])
 
-# %% ../nbs/01d_rules.ipynb #3f67a184
+# %% ../nbs/01d_rules.ipynb #b7439d60
 @dataclass(frozen=True)
 class RuleSet:
     "One value per house-rule dimension."
@@ -57,21 +58,22 @@ def rule_sets() -> list[RuleSet]:
     "Every rule set, in a fixed order."
     return [RuleSet(*vs) for vs in itertools.product(*DIMENSIONS.values())]
 
-PRESETS = {'A': RuleSet('semi', 'tag', 'node', 'bang'),   'B': RuleSet('comma', 'boxed', 'bare', 'dot'),
-           'C': RuleSet('dash', 'brackets', 'node', 'ask'), 'D': RuleSet('then', 'line', 'bare', 'bang'),
-           'E': RuleSet('semi', 'boxed', 'bare', 'ask'),    'F': RuleSet('dash', 'tag', 'bare', 'dot'),
-           'G': RuleSet('then', 'brackets', 'node', 'dot'), 'H': RuleSet('comma', 'line', 'node', 'ask')}
+PRESETS = {'A': RuleSet('semi', 'tag', 'node'),      'B': RuleSet('comma', 'boxed', 'bare'),
+           'C': RuleSet('dash', 'brackets', 'node'), 'D': RuleSet('then', 'line', 'bare'),
+           'E': RuleSet('semi', 'paren', 'bare'),    'F': RuleSet('dash', 'path', 'bare'),
+           'G': RuleSet('then', 'paren', 'node'),    'H': RuleSet('comma', 'path', 'node')}
 
 def rule_set(name: str) -> RuleSet:
-    "The rule set of a preset name ('A'…'H') or a compact name like 'semi-tag-node-bang'."
+    "The rule set of a preset name ('A'…'H') or a compact name like 'semi-tag-node-dot'."
     if name in PRESETS: return PRESETS[name]
     parts = str(name).split('-')
     if len(parts) == len(DIMENSIONS) and all(v in DIMENSIONS[d] for d, v in zip(DIMENSIONS, parts)): return RuleSet(*parts)
     raise ConfigError(f"no rule set {name!r}; use a preset ({', '.join(PRESETS)}) or '<sep>-<wrap>-<prefix>-<end>' from "
                       + '; '.join(f"{d}: {'/'.join(vs)}" for d, vs in DIMENSIONS.items()))
 
-# %% ../nbs/01d_rules.ipynb #927dea0c
-_WRAP = {'boxed': ('\\boxed{', '}'), 'tag': ('<answer>', '</answer>'), 'brackets': ('[[', ']]'), 'line': ('Answer: ', '')}
+# %% ../nbs/01d_rules.ipynb #b436d37e
+_WRAP = {'boxed': ('\\boxed{', '}'), 'tag': ('<answer>', '</answer>'), 'brackets': ('[[', ']]'), 'line': ('Answer: ', ''),
+         'paren': ('((', '))'), 'path': ('<path>', '</path>')}
 
 def render(nodes, rs: RuleSet) -> str:
     "The answer text of `nodes` (ids) under the rule set `rs`."
@@ -79,7 +81,7 @@ def render(nodes, rs: RuleSet) -> str:
     open_, close = _WRAP[rs.wrap]
     return open_ + rs.token('sep').join(items) + close + rs.token('end')
 
-# %% ../nbs/01d_rules.ipynb #e61412d7
+# %% ../nbs/01d_rules.ipynb #97f4584e
 _TAIL = 20_000   # characters of a completion that are read: the final answer is at its end
 
 def _last_boxed(s: str):
@@ -107,8 +109,8 @@ def _last_line(s: str):
 def find_answer(text: str):
     "(wrapper kind, content, text after the wrapper up to the line's end) of the last wrapper in `text`, or None."
     s = text[-_TAIL:] if isinstance(text, str) else ''
-    found = {'boxed': _last_boxed(s), 'tag': _last_pair(s, '<answer>', '</answer>'), 'brackets': _last_pair(s, '[[', ']]'),
-             'line': _last_line(s)}
+    found = {'boxed': _last_boxed(s), 'line': _last_line(s)}
+    found.update({k: _last_pair(s, *_WRAP[k]) for k in ('tag', 'brackets', 'paren', 'path')})
     found = {k: v for k, v in found.items() if v}
     if not found: return None
     kind, (_, content, end) = max(found.items(), key=lambda kv: kv[1][0])
@@ -198,9 +200,11 @@ class StarRules(Task):
     def verify(self, completion, ex): return rules_verdict(completion, ex, self.rules)
     def __repr__(self): return f"StarRules(preset={self.preset!r}, rules={self.rules.name}, graphs={self.graphs!r})"
 
-# %% ../nbs/01d_rules.ipynb #16878d14
+# %% ../nbs/01d_rules.ipynb #a58976ba
 def break_one(nodes, rs: RuleSet, dim: str) -> tuple[str, RuleSet]:
     "`nodes` rendered under `rs` with dimension `dim` changed to another value, and that other rule set."
-    other = next(v for v in DIMENSIONS[dim] if v != getattr(rs, dim))
+    others = [v for v in DIMENSIONS[dim] if v != getattr(rs, dim)]
+    if not others: raise ValueError(f"dimension {dim!r} has one value ({getattr(rs, dim)!r}): there is nothing to break it to")
+    other = others[0]
     wrong = RuleSet(**{**{d: getattr(rs, d) for d in DIMENSIONS}, dim: other})
     return render(nodes, wrong), wrong

@@ -63,11 +63,11 @@ def sft_loss(model, ids, attn, pos, labels) -> torch.Tensor:
     logits = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=T + 1).logits[:, :-1]  # [B, T, V]
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
 
-# %% ../nbs/02a_warmstart.ipynb #c7014815
+# %% ../nbs/02a_warmstart.ipynb #8f94f2e3
 RULE_WORDINGS = {   # dimension -> wordings of a stated rule ('{}' = its literal token); the first is the feedback sentence
     'sep': [TEMPLATES['sep'], "Use '{}' between nodes.", 'Put "{}" between consecutive nodes.', "Nodes are separated by '{}'.",
             "Join the nodes with '{}'.", "The separator is '{}'.",
-            "Between two nodes write '{}'.", 'Consecutive nodes are joined by "{}".'],
+            "Between two nodes write '{}'.", "Consecutive nodes are joined by '{}'."],
     'wrap': [TEMPLATES['wrap'], "Wrap the answer in '{}'.", 'Give the final answer in the form "{}".', "Format the answer like '{}'.",
              "Answers look like '{}'.", "Present the result as '{}'.",
              "Put the final answer inside '{}'.", 'The final answer must be written as "{}".'],
@@ -102,7 +102,7 @@ def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, sile
 def _rules_pair(tok, messages, target) -> tuple[list[int], list[int]]:
     return chat_prompt_ids(tok, messages), tok(target, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
 
-# %% ../nbs/02a_warmstart.ipynb #27410e0f
+# %% ../nbs/02a_warmstart.ipynb #057b4ef5
 _LATER = {'rules': False, 'stated': 0.75, 'silent': 0.25, 'bf16': False}  # fields added later: left out of the key at
                                                                           # these values, so older caches stay valid
 def _key(spec: WarmStart) -> str:
@@ -159,7 +159,7 @@ def _train_warm(spec: WarmStart, root: Path, out: Path, verbose: bool) -> Path:
     except OSError: shutil.rmtree(tmp, ignore_errors=True)  # another process finished first; same settings, same model
     return out
 
-# %% ../nbs/02a_warmstart.ipynb #f8496c93
+# %% ../nbs/02a_warmstart.ipynb #00c09e74
 def rules_compliance(policy, graphs: str = 'easy', n: int = 64, samples: int = 2, temperature: float = 1.0, seed: int = 0,
                      silent_n: int = 100, silent_samples: int = 4, max_new_tokens: int = 40) -> dict:
     "Compliance with stated rules (held-out wordings) and the spread of conventions under a silent prompt."

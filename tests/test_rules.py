@@ -6,11 +6,12 @@ from fst_nb.rules import (DIMENSIONS, PRESETS, RuleSet, TEMPLATES, break_one, in
 from fst_nb.tasks import get_task
 
 TASK = get_task('star_rules', preset='A')
+FREE = [d for d in DIMENSIONS if len(DIMENSIONS[d]) > 1]   # dimensions with more than one value (the terminator is fixed)
 EXS = TASK.examples('test', n=24)
 
 def test_rule_sets_and_presets():
     assert len(rule_sets()) == len(set(rule_sets())) >= 48
-    assert all(getattr(PRESETS['A'], d) != getattr(PRESETS['B'], d) for d in DIMENSIONS)
+    assert all(getattr(PRESETS['A'], d) != getattr(PRESETS['B'], d) for d in FREE)
     assert all(rule_set(rs.name) == rs for rs in rule_sets())
 
 @pytest.mark.parametrize('rs', rule_sets(), ids=lambda rs: rs.name)
@@ -19,7 +20,7 @@ def test_round_trip_and_single_breaks(rs):
     gold = ex['gold'].split(',')
     v = rules_verdict(render(gold, rs), ex, rs)
     assert v.score == 1.0 and v.info['content'] and v.info['broken'] == []
-    for d in DIMENSIONS:
+    for d in FREE:
         text, wrong = break_one(gold, rs, d)
         v = rules_verdict(text, ex, rs)
         assert (v.score, v.info['broken'], v.info['content'], v.info[d]) == (0.0, [d], True, False)
@@ -29,9 +30,15 @@ def test_round_trip_and_single_breaks(rs):
 def test_all_broken_gives_one_sentence_per_dimension():
     ex, A, B = EXS[0], PRESETS['A'], PRESETS['B']
     v = rules_verdict(render(ex['gold'].split(','), B), ex, A)
-    assert v.score == 0.0 and v.info['content'] and sorted(v.info['broken']) == sorted(DIMENSIONS)
-    assert [s for s in A.instructions() if s in v.feedback] == A.instructions()
-    assert 'The answer breaks 4 house rules.' in v.feedback
+    assert v.score == 0.0 and v.info['content'] and sorted(v.info['broken']) == sorted(FREE)
+    assert [s for s in A.instructions() if s in v.feedback] == [instruction(d, getattr(A, d)) for d in FREE]
+    assert f'The answer breaks {len(FREE)} house rules.' in v.feedback
+
+def test_fixed_terminator_is_checked():
+    ex, A = EXS[3], PRESETS['A']
+    v = rules_verdict(render(ex['gold'].split(','), A)[:-1] + '!', ex, A)
+    assert (v.score, v.info['broken']) == (0.0, ['end']) and v.feedback.endswith("End the answer with '.'.")
+    with pytest.raises(ValueError, match='has one value'): break_one(['1', '2'], A, 'end')
 
 def test_feedback_sentences_follow_the_contract():
     "One template per dimension; only the quoted literal varies; the literal is in single quotes."
