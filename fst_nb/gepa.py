@@ -286,7 +286,7 @@ def _minibatch(self: Gepa, st) -> list:
     mb, st.queue = st.queue[:k], st.queue[k:]
     return mb
 
-# %% ../nbs/05b_gepa.ipynb #af83b4c8
+# %% ../nbs/05b_gepa.ipynb #428d15b4
 @patch
 def _plan(self: Gepa, st) -> list:
     cfg, pool = self.cfg, self.pool
@@ -310,7 +310,8 @@ def _reflect(self: Gepa, live, st) -> list:
         new, p.critique, reason = (parse_reply(rep.text, old, cfg.max_text_chars) if rep.error is None
                                    else (None, '', f'reflection LM error: {rep.error}'))
         texts = {**pool[p.parent].texts, p.component: new}
-        if new is not None and (dup := pool.find(texts)): new, reason = None, f'same texts as {dup}'
+        dup = pool.find(texts) or next((k.child.id for k in kids if k.child.texts == texts), None)   # pool, or a sibling
+        if new is not None and dup: new, reason = None, f'same texts as {dup}'
         if new is not None: p.child = pool.make(texts, (p.parent,), 'mutation', p.component, st.cycle); kids.append(p)
         else: p.status, p.reason = 'malformed', reason
         self._log('critiques.jsonl', dict(proposal=p.index, parent=p.parent, child=p.child.id if p.child else None,
