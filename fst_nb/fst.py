@@ -98,9 +98,9 @@ def _check_task(name):
     if name not in list_tasks():
         raise ConfigError(f"task {name!r} is not registered; valid tasks: {', '.join(list_tasks())}")
 
-# %% ../nbs/06_fst.ipynb #4a45e6e7
+# %% ../nbs/06_fst.ipynb #81a50021
 WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
-               'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1500, batch=32, lr=3e-3, bf16=True)}
+               'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1000, batch=32, lr=3e-3, bf16=True)}
 
 def resolve_model(name: str) -> str:
     "A name `load_policy` understands: warm-started built-ins (see WARM_MODELS) are trained and cached on first use."
