@@ -10,11 +10,11 @@ from .core import ConfigError
 from .tasks import Task, Verdict, get_task, register_task
 
 # %% auto #0
-__all__ = ['DIMENSIONS', 'TEMPLATES', 'RULES_SEED', 'PRESETS', 'RULES_PROMPT', 'instruction', 'RuleSet', 'rule_sets', 'rule_set',
-           'render', 'find_answer', 'read_answer', 'check_rules', 'infer_rule_set', 'rules_verdict', 'StarRules',
-           'break_one']
+__all__ = ['DIMENSIONS', 'TEMPLATES', 'FREE_DIMENSIONS', 'RULES_SEED', 'PRESETS', 'RULES_PROMPT', 'instruction', 'RuleSet',
+           'rule_sets', 'rule_set', 'render', 'find_answer', 'read_answer', 'check_rules', 'infer_rule_set',
+           'rules_verdict', 'StarRules', 'break_one']
 
-# %% ../nbs/01d_rules.ipynb #ad586287
+# %% ../nbs/01d_rules.ipynb #fcdbd832
 DIMENSIONS = {   # dimension -> {value name: literal token}
     'sep': {'comma': ',', 'semi': ';', 'dash': '-', 'then': ' then '},
     'wrap': {'boxed': '\\boxed{...}', 'tag': '<answer>...</answer>', 'brackets': '[[...]]', 'line': 'Answer: ...',
@@ -28,6 +28,7 @@ TEMPLATES = {    # dimension -> the one instruction sentence that states its val
     'prefix': "Write each node as '{}'.",
     'end': "End the answer with '{}'.",
 }
+FREE_DIMENSIONS = [d for d, vs in DIMENSIONS.items() if len(vs) > 1]   # the terminator is fixed
 RULES_SEED = "Solve the problem. Think step by step and give the final answer."
 
 def instruction(dim: str, value: str) -> str:

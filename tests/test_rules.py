@@ -1,12 +1,11 @@
 "House-rules verifier: every rule set round-trips, each broken rule gets exactly its sentence, and model output never raises."
 import random, time
 import pytest
-from fst_nb.rules import (DIMENSIONS, PRESETS, RuleSet, TEMPLATES, break_one, instruction, render, rule_set, rule_sets,
+from fst_nb.rules import (DIMENSIONS, FREE_DIMENSIONS as FREE, PRESETS, RuleSet, TEMPLATES, break_one, instruction, render, rule_set, rule_sets,
                           rules_verdict)
 from fst_nb.tasks import get_task
 
 TASK = get_task('star_rules', preset='A')
-FREE = [d for d in DIMENSIONS if len(DIMENSIONS[d]) > 1]   # dimensions with more than one value (the terminator is fixed)
 EXS = TASK.examples('test', n=24)
 
 def test_rule_sets_and_presets():

