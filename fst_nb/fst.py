@@ -344,7 +344,7 @@ def resume(cls: FSTRun, path) -> 'FSTRun':
     run._say(f"resumed {rd.path} at cycle {run.cycle_no}" + ('' if last else ' (no checkpoint yet: from the start)'))
     return run
 
-# %% ../nbs/06_fst.ipynb #3bcbb079
+# %% ../nbs/06_fst.ipynb #97597cd4
 @patch
 def _enter_phase(self: FSTRun, phase: int, reset: bool = True):
     if phase >= len(self.phases): return
@@ -382,7 +382,7 @@ def _cycle_line(self: FSTRun, seconds: float) -> str:
     out = []
     if tr: out.append(f"{tr[0]['task']} steps {tr[0]['step']}-{tr[-1]['step']} train reward {sum(r['reward_mean'] for r in tr) / len(tr):.3f}")
     if gp: out.append(f"gepa {gp[-1]['accepted']}/{gp[-1]['proposals']} accepted, {gp[-1]['metric_calls']} calls")
-    out += [f"{r['task']}/{r['prompt']} {r['reward_mean']:.3f}" for r in ev]
+    out += [f"{r['task']}:{r['preset']}/{r['prompt']} {r['reward_mean']:.3f}" for r in ev]
     kl = [r['kl_k3_token'] for r in ev if 'kl_k3_token' in r]
     return f"[cycle {self.cycle_no}/{self.total_cycles()}] " + ' | '.join(out + ([f"KL k3 {kl[-1]:.4f}/tok"] if kl else []) + [f"{seconds}s"])
 
