@@ -241,7 +241,7 @@ def phase_final_rewards(run: Run, prompt='auto', y='reward_mean') -> list:
         out.append(pts[-1].get(y) if pts else None)
     return out
 
-# %% ../nbs/06a_analysis.ipynb #c244497f
+# %% ../nbs/06a_analysis.ipynb #b802b56d
 @dataclass
 class Estimate:
     "A statistic over seeds with its bootstrap percentile interval."
@@ -251,7 +251,8 @@ class Estimate:
     n_boot: int = 0    # resamples where the statistic was defined
     def __str__(self):
         if self.value is None: return '—'
-        return _num(self.value) + ('' if self.lo is None else f" [{_num(self.lo)}, {_num(self.hi)}]")
+        same = self.lo is None or _num(self.lo) == _num(self.hi)          # one seed: no interval to show
+        return _num(self.value) + ('' if same else f" [{_num(self.lo)}, {_num(self.hi)}]")
     __repr__ = __str__
 
 def _num(v) -> str:

@@ -79,7 +79,7 @@ def wall_time(rows) -> dict:
     "Seconds spent in GEPA rounds, RL steps and evaluations."
     return {part: round(sum(r.get(key) or 0 for r in rows if r.get('kind') == kind), 1) for part, (kind, key) in TIME_PARTS.items()}
 
-# %% ../nbs/07a_report.ipynb #1cb3cf8b
+# %% ../nbs/07a_report.ipynb #3f972250
 def _text(texts) -> str: return '\n\n'.join(str(v) for v in (texts or {}).values())
 
 def lineage(run_dir) -> list[dict]:
@@ -94,7 +94,8 @@ def lineage(run_dir) -> list[dict]:
     chain, cid = [], rounds[-1]['top'][0]
     while cid is not None and cid in born and all(c['candidate'] != cid for c in chain):
         b = born[cid]
-        chain.append(dict(candidate=cid, text=_text(b['texts']), round=b.get('round'), critique=why.get(cid, '')))
+        chain.append(dict(candidate=cid, text=_text(b['texts']), round=b.get('born_round', b.get('round')),
+                          critique=why.get(cid, '')))
         cid = (b.get('parents') or [None])[0]
     return chain[::-1]
 
