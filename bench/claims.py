@@ -25,7 +25,7 @@ Measured 2026-11-30 on the 2-core CPU (avx512_bf16, no amx), `--seeds 3`, 884 s 
 4. RL alone on B for 16 steps: from FST's weights 0.010 -> 0.203, from RL's 0.000 throughout (collapsed onto A's
    conventions: no signal); difference +0.20 [0.05, 0.50] (target > 0: met).
 """
-import argparse, math, os, time
+import argparse, os, time
 from pathlib import Path
 os.environ.setdefault('LITELLM_LOCAL_MODEL_COST_MAP', 'True')
 import numpy as np
@@ -77,7 +77,7 @@ def single(out, seeds, n_boot):
 def continual(out, seeds, n_boot):
     compare('continual', ('fst', 'rl'), seeds, out, n_boot=n_boot)
     cg = group_by_mode(runs(out, ('fst', 'rl'), seeds))
-    print(f"\n== 3. continual A -> B -> A: held-out reward on each phase's rule set at the end of the phase")
+    print("\n== 3. continual A -> B -> A: held-out reward on each phase's rule set at the end of the phase")
     for m, g in cg.items():
         per = np.array([[v if v is not None else np.nan for v in phase_final_rewards(r)] for r in g])
         print(f"  {m:5s} " + '  '.join(f"{x:.3f}" for x in np.nanmean(per, 0)) + f"   mean {mean_phase_reward(g):.3f}")
@@ -92,7 +92,7 @@ def plastic(out, single_out, seeds, n_boot):
             compare('quick', ('rl',), (s,), Path(out)/f'from-{m}', dict(model=str(w.resolve()), preset='B',
                     cycles=PLASTIC_STEPS // 4, decompose=False), n_boot=n_boot)
         res[m] = runs(Path(out)/f'from-{m}', ('rl',), seeds)
-    print(f"\n== 4. plasticity: RL alone on rule set B (silent prompt) from each mode's rule-set-A weights")
+    print("\n== 4. plasticity: RL alone on rule set B (silent prompt) from each mode's rule-set-A weights")
     for m, g in res.items():
         x, y = group_curve(g, 'reward_mean', 'step')
         print(f"  from {m:4s} weights: B reward " + ' '.join(f"{v:.3f}" for v in y) + f" at steps {x.astype(int).tolist()}")
