@@ -98,15 +98,15 @@ def _check_task(name):
     if name not in list_tasks():
         raise ConfigError(f"task {name!r} is not registered; valid tasks: {', '.join(list_tasks())}")
 
-# %% ../nbs/06_fst.ipynb #81a50021
+# %% ../nbs/06_fst.ipynb #270867f8
 WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
                'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1000, batch=32, lr=3e-3, bf16=True)}
 
 def resolve_model(name: str) -> str:
-    "A name `load_policy` understands: warm-started built-ins (see WARM_MODELS) are trained and cached on first use."
+    "A name `load_policy` understands: warm-started built-ins (see WARM_MODELS) are trained (with progress lines) and cached on first use."
     if name not in WARM_MODELS: return name
     from fst_nb.warmstart import WarmStart, warm_start
-    return str(warm_start(WarmStart(**WARM_MODELS[name]), verbose=False))
+    return str(warm_start(WarmStart(**WARM_MODELS[name]), verbose=True))
 
 # %% ../nbs/06_fst.ipynb #ce606337
 class FSTRun:

@@ -102,7 +102,7 @@ def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, sile
 def _rules_pair(tok, messages, target) -> tuple[list[int], list[int]]:
     return chat_prompt_ids(tok, messages), tok(target, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
 
-# %% ../nbs/02a_warmstart.ipynb #057b4ef5
+# %% ../nbs/02a_warmstart.ipynb #49a81dc1
 _LATER = {'rules': False, 'stated': 0.75, 'silent': 0.25, 'bf16': False}  # fields added later: left out of the key at
                                                                           # these values, so older caches stay valid
 def _key(spec: WarmStart) -> str:
@@ -124,6 +124,7 @@ def warm_start(spec: WarmStart = WarmStart(), root=None, verbose: bool = True) -
 
 def _train_warm(spec: WarmStart, root: Path, out: Path, verbose: bool) -> Path:
     from fst_nb.tasks import get_task
+    if verbose: print(f"warm start {out.name}: {spec.steps} supervised steps, once (cached in {root})", flush=True)
     task = get_task('star_rules', graphs=spec.preset) if spec.rules else get_task('star_graph', preset=spec.preset)
     pol = load_policy(spec.model)
     model, tok, rng = pol.model.train(), pol.tokenizer, random.Random(spec.seed)
