@@ -163,7 +163,7 @@ class FSTRun:
     @property
     def samples_seen(self) -> int: return self.trainer.samples_seen
 
-# %% ../nbs/06_fst.ipynb #41ab1bff
+# %% ../nbs/06_fst.ipynb #0e94be4c
 from fastcore.basics import patch
 
 @patch
@@ -176,6 +176,7 @@ def log(self: FSTRun, row: dict):
     "Append a metrics row stamped with the run's position (a row may override it, e.g. its `cycle`); mirror it to `report_to`."
     row = {**self._where(), **row}
     self.run_dir.log(row)
+    if getattr(self, '_in_cycle', False): self._cycle_rows.append(row)   # for the cycle's one line, without re-reading the file
     if self.cfg.report_to != 'none':
         if getattr(self, 'tracker', None) is None:
             from fst_nb.track import make_tracker
@@ -242,7 +243,7 @@ def rl_step(self: FSTRun) -> dict:
               f"loss {row['loss']:+.4f} clip {row['clip_frac']:.3f} kept {row['groups_kept']} {row['step_time']:.1f}s")
     return row
 
-# %% ../nbs/06_fst.ipynb #26a8ef46
+# %% ../nbs/06_fst.ipynb #3f37c968
 @patch
 def _eval_tasks(self: FSTRun) -> list[int]:
     "Phases whose tasks an evaluation scores: every phase seen so far, and the next one."
@@ -263,8 +264,10 @@ def pass_at_1(scores: list, problem: list) -> dict:
     by = {}
     for s, i in zip(scores, problem): by.setdefault(i, []).append(s)
     means = [sum(v) / len(v) for v in by.values()]
-    m, P = sum(scores) / len(scores), len(means)
-    se = math.sqrt(sum((x - sum(means) / P) ** 2 for x in means) / (P - 1) / P) if P > 1 else 0.0
+    P = len(means)
+    mu = sum(means) / P
+    se = math.sqrt(sum((x - mu) ** 2 for x in means) / (P - 1) / P) if P > 1 else 0.0
+    m = sum(scores) / len(scores)
     return dict(reward_mean=m, reward_se=se, n_problems=P, n_samples=len(scores))
 
 @patch
@@ -344,7 +347,7 @@ def resume(cls: FSTRun, path) -> 'FSTRun':
     run._say(f"resumed {rd.path} at cycle {run.cycle_no}" + ('' if last else ' (no checkpoint yet: from the start)'))
     return run
 
-# %% ../nbs/06_fst.ipynb #97597cd4
+# %% ../nbs/06_fst.ipynb #c6dc3d9b
 @patch
 def _enter_phase(self: FSTRun, phase: int, reset: bool = True):
     if phase >= len(self.phases): return
@@ -358,7 +361,7 @@ def cycle(self: FSTRun) -> dict:
     "One FST cycle: GEPA round, T RL steps, evaluation, checkpoint; returns a summary."
     if self.done: raise RuntimeError(f"the run is finished ({len(self.phases)} phases done)")
     c, t0, T, trained = self.cfg, time.time(), self._cycle_steps(), self.phase
-    self._in_cycle = True
+    self._in_cycle, self._cycle_rows = True, []
     if c.mode != 'rl': self.gepa_round()
     if c.mode == 'gepa':
         self.trainer.pos += T * c.problems; self.phase_step += T
@@ -377,8 +380,7 @@ def cycle(self: FSTRun) -> dict:
 @patch
 def _cycle_line(self: FSTRun, seconds: float) -> str:
     "The one line a cycle writes to a log file: RL steps, GEPA round, evaluations, KL, time."
-    rows = [r for r in self.run_dir.read() if r.get('cycle') == self.cycle_no]
-    tr, gp, ev = ([r for r in rows if r.get('kind') == k] for k in ('train', 'gepa', 'eval'))
+    tr, gp, ev = ([r for r in self._cycle_rows if r.get('kind') == k] for k in ('train', 'gepa', 'eval'))
     out = []
     if tr: out.append(f"{tr[0]['task']} steps {tr[0]['step']}-{tr[-1]['step']} train reward {sum(r['reward_mean'] for r in tr) / len(tr):.3f}")
     if gp: out.append(f"gepa {gp[-1]['accepted']}/{gp[-1]['proposals']} accepted, {gp[-1]['metric_calls']} calls")
