@@ -1,8 +1,9 @@
 "papermill batches over the run notebook, and the notebook's `parameters` cell surviving nbdev_clean."
-import json, shutil, subprocess, sys
+import json, re, shutil, subprocess, sys
 from pathlib import Path
 import pytest
-from fst_nb.batch import Sweep, run_batch
+from fst_nb.batch import Sweep, run_batch, job_resources, check_fits
+from fst_nb.core import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_NB = ROOT/'nbs'/'runs'/'fst_run.ipynb'
@@ -35,3 +36,36 @@ def test_batch_grid_with_one_invalid_point(tmp_path):
     assert Path(bad['notebook']).exists()                                   # the partial output notebook is kept
     for name in res.ok: assert (tmp_path/'batch'/name/'ckpt-00000001').is_dir()
     assert 'FAILED G=4__pool_k=6__seed=0' in res.summary()
+    assert res.report == tmp_path/'batch'/'report'                           # one comparison report over the three ok runs
+    md = (res.report/'report.md').read_text()
+    assert all(f'{name}' in md for name in res.ok) and 'G=4__pool_k=6__seed=0' not in md
+
+def test_job_resources_from_the_config(tmp_path):
+    from fst_nb.cli import PRESETS
+    for name in PRESETS:   # every gpu-* preset asks Ray for a GPU, the CPU presets do not
+        assert job_resources({'config': name, 'seed': 0}) == {'num_cpus': 1, 'num_gpus': int(name.startswith('gpu-'))}
+    assert job_resources({'config': 'quick', 'backend': 'unsloth'})['num_gpus'] == 1      # a parameter overrides the preset
+    assert job_resources({'config': 'gpu-star', 'backend': 'hf', 'device': 'cpu'})['num_gpus'] == 0
+    (tmp_path/'c.yaml').write_text('mode: rl\ndevice: cuda:1\n')
+    assert job_resources({'config': 'c.yaml'}, cwd=tmp_path)['num_gpus'] == 1                # a config file, relative to cwd
+    assert job_resources({'config': 'gpu-star'}, {'num_gpus': 0.5}) == {'num_cpus': 1, 'num_gpus': 0.5}
+    assert Sweep.from_dict({'resources': {'num_cpus': 2, 'num_gpus': 0}}).resources == {'num_cpus': 2, 'num_gpus': 0}
+    for bad, msg in [({'gpu': 1}, "no key 'gpu'; valid keys: num_cpus, num_gpus"), ({'num_cpus': '2'}, "['num_cpus']='2' must be a number"),
+                     ({'num_gpus': -0.5}, "['num_gpus']=-0.5 must be a number >= 0"), ({'num_gpus': True}, "must be a number")]:
+        with pytest.raises(ConfigError, match=re.escape(msg)): Sweep(resources=bad)
+
+def test_check_fits_per_node():
+    check_fits({'a': {'num_cpus': 4, 'num_gpus': 1}}, [{'CPU': 2.0, 'GPU': 1.0}, {'CPU': 8.0, 'GPU': 2.0}])
+    with pytest.raises(ConfigError, match=r"job a asks Ray for num_cpus=4, num_gpus=1 but no node has that"):
+        check_fits({'a': {'num_cpus': 4, 'num_gpus': 1}}, [{'CPU': 2.0, 'GPU': 1.0}, {'CPU': 8.0}])   # enough in total, not on one node
+
+def test_local_batch_does_not_import_ray(tmp_path):
+    code = ("import sys, nbformat; from pathlib import Path; from fst_nb.batch import Sweep, run_batch\n"
+            "nb = nbformat.v4.new_notebook(); nb.cells = [nbformat.v4.new_code_cell('x = 1\\nseed = 0\\nrun_dir = None', metadata={'tags': ['parameters']})]\n"
+            "nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}\n"
+            f"p = Path({str(tmp_path)!r}); nbformat.write(nb, p/'t.ipynb')\n"
+            "res = run_batch(Sweep(grid={'x': [1]}, notebook=str(p/'t.ipynb')), p/'out', progress=False, log=lambda s: None)\n"
+            "assert res.ok == ['x=1__seed=0'] and res.report is None; print('ray' in sys.modules)")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == 'False'
