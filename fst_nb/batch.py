@@ -54,7 +54,7 @@ class Sweep(Config):
 
 def _short(v): return str(v).replace('/', '_').replace(' ', '')[:40]
 
-# %% ../nbs/08_batch.ipynb #5807a570
+# %% ../nbs/08_batch.ipynb #4e951cb6
 @dataclass
 class BatchResult:
     "Status of each run of a batch."
@@ -125,7 +125,7 @@ def run_batch(sweep: Sweep, out, kernel_name: str = 'python3', cwd=None, progres
         runs[name] = rec
         atomic_write_json(status_path, runs)
         log(_line(i, len(todo), name, rec))
-    if ray: _run_on_ray(sweep, todo, nb, out, kernel_name, cwd, ray, record, log)
+    if ray and todo: _run_on_ray(sweep, todo, nb, out, kernel_name, cwd, ray, record, log)
     else:
         for i, (name, params) in enumerate(todo, 1): record(i, name, run_job(name, params, nb, out, kernel_name, cwd, progress))
     res = BatchResult(out, {name: runs[name] for name, _ in points})
@@ -156,10 +156,11 @@ def check_fits(wants: dict, nodes: list[dict]):
             raise ConfigError(f"job {name} asks Ray for num_cpus={need['CPU']}, num_gpus={need['GPU']} but no node has that "
                               f"(nodes: {biggest}); set the sweep's resources (e.g. resources: {{num_gpus: 0}}) or add nodes")
 
-# %% ../nbs/08_batch.ipynb #83607000
+# %% ../nbs/08_batch.ipynb #00c8a513
 def _ray_init(address) -> bool:
     "Connect to the cluster at `address`, or start a local one for True/'local'; True when this call started Ray."
-    import ray
+    try: import ray
+    except ImportError: raise ConfigError(f"ray={address!r} needs Ray, which is not installed: pip install 'ray>=2.40,<3'") from None
     if ray.is_initialized(): return False
     os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')   # no network
     if address in (True, 'local'): ray.init(address='local', include_dashboard=False, log_to_driver=False)
