@@ -14,7 +14,7 @@ runs of `--cycles 3` (jobs ~8 s alone): speed-up 1.20x, 0.82x, 0.43x with Ray's 
 1.49x, 0.61x without it; 1.6 to 1.7 jobs running at once. On 2 cores the ceiling is 2x on the jobs, minus Ray's fixed
 start-up; on a cluster of N GPUs a sweep of GPU runs takes about ceil(jobs / N) runs' time.
 """
-import argparse, os, tempfile, time
+import argparse, os, shutil, tempfile, time
 from pathlib import Path
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')
@@ -51,6 +51,7 @@ def main():
     try: par = run_batch(sweep, tmp/'ray', ray=True, report=False)
     finally: ray.shutdown()
     t_ray = time.perf_counter() - t0
+    shutil.rmtree(tmp)
     assert len(seq.ok) == len(par.ok) == 4, (seq.summary(), par.summary())
 
     job_seq, job_ray = (sum(r['seconds'] for r in b.runs.values()) for b in (seq, par))
