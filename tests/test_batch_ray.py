@@ -45,8 +45,12 @@ def _results(out):
 
 def test_ray_sweep_with_one_failure(tmp_path, cluster):
     sweep = Sweep(grid={'x': [1, 2]}, seeds=[0, 1], notebook=str(toy_notebook(tmp_path/'toy.ipynb')))
-    lines = []
-    res = run_batch(sweep, tmp_path/'ray', ray=True, log=lines.append)
+    lines, written = [], []
+    def log(line):   # batch.json is on disk before each progress line: a driver that dies loses no finished job
+        lines.append(line)
+        if line.startswith('['): written.append(len(json.loads((tmp_path/'ray'/'batch.json').read_text())))
+    res = run_batch(sweep, tmp_path/'ray', ray=True, log=log)
+    assert written == [1, 2, 3, 4]
     assert sorted(res.ok) == ['x=1__seed=0', 'x=1__seed=1', 'x=2__seed=0']
     assert list(res.failed) == [BAD]
     assert any(l.startswith('ray: 4 jobs on a cluster of 2 CPUs') for l in lines)
@@ -81,3 +85,15 @@ def test_ray_refuses_a_job_no_node_can_hold(tmp_path, cluster):
     with pytest.raises(Exception, match=r"job x=1__seed=0 asks Ray for num_cpus=1, num_gpus=1 but no node has that"):
         run_batch(sweep, tmp_path/'out', ray=True, log=lambda s: None)
     assert not (tmp_path/'out'/'x=1__seed=0.ipynb').exists()               # nothing started
+
+def test_a_dead_worker_is_a_failed_job(tmp_path, cluster):
+    "The job's kernel kills the Ray worker that runs it (as the OOM killer would): recorded as failed, the other job finishes."
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('x = 1\nseed = 0\nrun_dir = None', metadata={'tags': ['parameters']}),
+                nbformat.v4.new_code_cell('import os, signal\nif x == 2: os.kill(os.getppid(), signal.SIGKILL)\nprint("alive")')]
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nbformat.write(nb, tmp_path/'kill.ipynb')
+    res = run_batch(Sweep(grid={'x': [1, 2]}, notebook=str(tmp_path/'kill.ipynb')), tmp_path/'out', ray=True, log=lambda s: None)
+    assert res.ok == ['x=1__seed=0'] and list(res.failed) == ['x=2__seed=0']
+    bad = json.loads((tmp_path/'out'/'batch.json').read_text())['x=2__seed=0']
+    assert bad['status'] == 'failed' and 'Worker' in bad['reason'] and bad['seconds'] is None, bad
