@@ -133,7 +133,7 @@ def run_batch(sweep: Sweep, out, kernel_name: str = 'python3', cwd=None, progres
     log(res.summary())
     return res
 
-# %% ../nbs/08_batch.ipynb #788a7db0
+# %% ../nbs/08_batch.ipynb #023e831a
 GPU_BACKENDS = ('auto', 'vllm', 'unsloth')   # rollout backends that want a GPU
 
 def job_resources(params: dict, override: dict | None = None, cwd=None) -> dict:
@@ -152,9 +152,9 @@ def check_fits(wants: dict, nodes: list[dict]):
     for name, want in wants.items():
         need = {'CPU': want.get('num_cpus', 0), 'GPU': want.get('num_gpus', 0)}
         if not any(all(n.get(k, 0) >= v for k, v in need.items()) for n in nodes):
-            biggest = ', '.join(f"{{CPU: {n.get('CPU', 0):g}, GPU: {n.get('GPU', 0):g}}}" for n in nodes)
+            have = ', '.join(f"{{CPU: {n.get('CPU', 0):g}, GPU: {n.get('GPU', 0):g}}}" for n in nodes)
             raise ConfigError(f"job {name} asks Ray for num_cpus={need['CPU']}, num_gpus={need['GPU']} but no node has that "
-                              f"(nodes: {biggest}); set the sweep's resources (e.g. resources: {{num_gpus: 0}}) or add nodes")
+                              f"(nodes: {have}); set the sweep's resources (e.g. resources: {{num_gpus: 0}}) or add nodes")
 
 # %% ../nbs/08_batch.ipynb #00c8a513
 def _ray_init(address) -> bool:
