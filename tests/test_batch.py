@@ -69,3 +69,10 @@ def test_local_batch_does_not_import_ray(tmp_path):
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == 'False'
+
+def test_ray_flag_without_ray_installed(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'ray', None)                           # `import ray` fails as if it were not installed
+    (tmp_path/'t.ipynb').write_text('{}')
+    with pytest.raises(ConfigError, match=re.escape("ray='auto' needs Ray, which is not installed: pip install 'ray>=2.40,<3'")):
+        run_batch(Sweep(grid={'x': [1]}, notebook=str(tmp_path/'t.ipynb')), tmp_path/'out', ray='auto', log=lambda s: None)
+    assert not (tmp_path/'out'/'x=1__seed=0.ipynb').exists()
