@@ -156,7 +156,7 @@ def check_fits(wants: dict, nodes: list[dict]):
             raise ConfigError(f"job {name} asks Ray for num_cpus={need['CPU']}, num_gpus={need['GPU']} but no node has that "
                               f"(nodes: {have}); set the sweep's resources (e.g. resources: {{num_gpus: 0}}) or add nodes")
 
-# %% ../nbs/08_batch.ipynb #00c8a513
+# %% ../nbs/08_batch.ipynb #4d068855
 def _ray_init(address) -> bool:
     "Connect to the cluster at `address`, or start a local one for True/'local'; True when this call started Ray."
     try: import ray
@@ -169,8 +169,8 @@ def _ray_init(address) -> bool:
 
 def _run_on_ray(sweep: Sweep, todo: list, nb, out, kernel_name, cwd, address, record, log):
     "Each job of `todo` as a Ray task with its resource request; `record` each result as it finishes."
+    started = _ray_init(address)   # first: it says how to install Ray when it is missing
     import ray
-    started = _ray_init(address)
     try:
         wants = {name: job_resources(params, sweep.resources, cwd) for name, params in todo}
         check_fits(wants, [n['Resources'] for n in ray.nodes() if n['Alive']])
