@@ -55,30 +55,41 @@ def worker(out: Path, steps: int, new: int, threads: int):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--steps', type=int, default=6)
+    ap.add_argument('--steps', type=int, default=5)
+    ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--new', type=int, default=32)
     ap.add_argument('--worker', nargs=2, metavar=('OUT', 'THREADS'))
     a = ap.parse_args()
     if a.worker: return worker(Path(a.worker[0]), a.steps, a.new, int(a.worker[1]))
     from fst_nb.dist import torchrun_cmd
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': os.environ.get('PYTHONPATH', '.')}
-    me, res = Path(__file__).resolve(), {}
+    env = {**os.environ, 'PYTHONPATH': os.environ.get('PYTHONPATH', '.')}
+    me = Path(__file__).resolve()
+    configs = {'1 process, 1 thread': (1, 1), '1 process, 2 threads': (2, 1), '2 ranks gloo, 1 thread each': (1, 2)}
+    runs = {k: [] for k in configs}
     print(_cpu())
-    for name, threads, ranks in (('1 process, 1 thread', 1, 1), ('1 process, 2 threads', 2, 1), ('2 ranks gloo, 1 thread each', 1, 2)):
-        out = Path(tempfile.mkdtemp())
-        args = ['--worker', str(out), str(threads), '--steps', str(a.steps), '--new', str(a.new)]
-        cmd = torchrun_cmd(2, me, *args) if ranks == 2 else [sys.executable, str(me), *args]
-        subprocess.run(cmd, env={**env, 'OMP_NUM_THREADS': str(threads)}, check=True)
-        r = res[name] = json.loads((out/'result.json').read_text())
-        med = {k: statistics.median(r[k]) for k in ('step', 'gen', 'comm')}
-        print(f"{name:30s} step {med['step']:.3f} s (gen {med['gen']:.3f} s)" +
-              (f", in collectives {med['comm']:.3f} s = {med['comm'] / med['step']:.1%} of the step, gradient all_reduce "
-               f"alone {r['allreduce'] * 1e3:.1f} ms for {r['params'] / 1e6:.2f}M fp32 params "
-               f"({r['allreduce'] / med['step']:.1%})" if ranks == 2 else '') + f"; groups kept {r['kept']}")
-    step = {k: statistics.median(v['step']) for k, v in res.items()}
-    one, two, ddp = step['1 process, 1 thread'], step['1 process, 2 threads'], step['2 ranks gloo, 1 thread each']
-    print(f"2-rank / 1-process (1 thread) step time: {ddp / one:.2f}x; 2-rank / 1-process (2 threads): {ddp / two:.2f}x "
-          f"(medians of {a.steps} steps; < 1x means data parallel is faster)")
+    for r in range(a.rounds):   # the configurations alternate (reversed every other round): the machine's load is shared
+        for name in (list(configs) if r % 2 == 0 else list(configs)[::-1]):
+            threads, ranks = configs[name]
+            out = Path(tempfile.mkdtemp())
+            args = ['--worker', str(out), str(threads), '--steps', str(a.steps), '--new', str(a.new)]
+            cmd = torchrun_cmd(2, me, *args) if ranks == 2 else [sys.executable, str(me), *args]
+            subprocess.run(cmd, env={**env, 'OMP_NUM_THREADS': str(threads)}, check=True, stderr=subprocess.DEVNULL)
+            res = json.loads((out/'result.json').read_text())
+            runs[name].append(res)
+            med = {k: statistics.median(res[k]) for k in ('step', 'gen', 'comm')}
+            print(f"round {r} {name:30s} step {med['step']:.3f} s (gen {med['gen']:.3f} s)" +
+                  (f", in collectives {med['comm'] / med['step']:.1%} of the step, gradient all_reduce alone "
+                   f"{res['allreduce'] * 1e3:.1f} ms ({res['allreduce'] / med['step']:.1%}) for {res['params'] / 1e6:.2f}M "
+                   f"fp32 params" if ranks == 2 else '') + f"; groups kept {sum(res['kept'])}/{4 * a.steps}")
+    step = {k: statistics.median(s for res in v for s in res['step']) for k, v in runs.items()}
+    ddp = runs['2 ranks gloo, 1 thread each']
+    comm = statistics.median(c / s for res in ddp for c, s in zip(res['comm'], res['step']))
+    pure = statistics.median(res['allreduce'] for res in ddp)
+    one, two, dp = step['1 process, 1 thread'], step['1 process, 2 threads'], step['2 ranks gloo, 1 thread each']
+    print(f"medians over {a.rounds} rounds x {a.steps} steps: step time 1 process 1 thread {one:.3f} s, 2 threads {two:.3f} s, "
+          f"2 ranks {dp:.3f} s")
+    print(f"2-rank / 1-process step time: {dp / one:.2f}x (vs 1 thread), {dp / two:.2f}x (vs 2 threads); "
+          f"communication share of the 2-rank step {comm:.1%} (gradient all_reduce alone {pure * 1e3:.1f} ms = {pure / dp:.1%})")
 
 if __name__ == '__main__':
     main()

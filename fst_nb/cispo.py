@@ -235,7 +235,7 @@ def _micro_loss(self, b: Batch, weight: float):
     return {**m, 'loss': loss.item(), 'entropy': ent.detach()[mk].mean().item(), 'n_tok': int(mk.sum())}
 CISPOTrainer.micro_loss = _micro_loss
 
-# %% ../nbs/04_cispo.ipynb #9e6fdb3c
+# %% ../nbs/04_cispo.ipynb #9145889e
 def _split(xs, k): return [xs[i * len(xs) // k:(i + 1) * len(xs) // k] for i in range(k)]
 
 def _batches(self, groups, adv, kept):
@@ -256,22 +256,21 @@ CISPOTrainer.batches = _batches
 
 def _train_step(self) -> dict:
     "One optimizer step; returns the metrics row (also logged to the run)."
-    cfg, t0, comm = self.cfg, time.perf_counter(), dist.COMM['seconds']
+    cfg, t0, comm0 = self.cfg, time.perf_counter(), dist.COMM['seconds']
     exs = [self.train_examples[i] for i in data_order(len(self.train_examples), self.pos, cfg.problems, cfg.seed)]
     mine = dist.shard(len(exs))                # data-parallel: this rank's whole problems (all of them in one process)
+    k = mine.start % max(len(self.pool), 1)    # rotating the pool gives each problem the contexts it gets in one process
+    seed = _step_seed(cfg.seed, self.step, salt=104_729 * dist.rank())
     self.model.train()
-    pool = self.pool[mine.start % len(self.pool):] + self.pool[:mine.start % len(self.pool)] if self.pool else []
-    groups = rollout_groups(self.backend, self.task, exs[mine.start:mine.stop], pool, cfg.G,   # (the rotated pool gives
-                            cfg.sampling(_step_seed(cfg.seed, self.step, salt=104_729 * dist.rank())))  # problem i its contexts)
+    groups = rollout_groups(self.backend, self.task, exs[mine.start:mine.stop], self.pool[k:] + self.pool[:k], cfg.G,
+                            cfg.sampling(seed))
     t_gen = time.perf_counter() - t0
     rewards = torch.tensor([g.rewards for g in groups])                             # [N, G]
     adv, kept = group_advantages(rewards, cfg.adv_eps), informative(rewards).nonzero()[:, 0].tolist()
     ms = [self.micro_loss(b, w) for b, w in self.batches(groups, adv, kept)]
     if dist.active():                          # sum the gradients; any rank's kept group makes every rank step
         dist.all_reduce_grads(self.params)
-        n_kept = int(dist.all_sum(len(kept))[0])
-        groups, kept, ms, t_gen, comm = self._gather_step(groups, kept, ms, t_gen, dist.COMM['seconds'] - comm)
-        assert len(kept) == n_kept
+        groups, kept, ms, t_gen = self._gather_step(groups, kept, ms, t_gen)
     gnorm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm or float('inf')).item() if kept else 0.0
     if kept:
         self.opt.step(); self.opt.zero_grad(set_to_none=True)
@@ -282,17 +281,17 @@ def _train_step(self) -> dict:
         self.sched.step()
     self.step, self.pos, self.samples_seen = self.step + 1, self.pos + cfg.problems, self.samples_seen + cfg.problems * cfg.G
     row = self._train_row(groups, kept, ms, gnorm, lr, t_gen, time.perf_counter() - t0)
-    return {**row, 'ranks': dist.world(), 'comm_time': comm} if dist.active() else row
+    return {**row, 'ranks': dist.world(), 'comm_time': dist.COMM['seconds'] - comm0} if dist.active() else row
 CISPOTrainer.train_step = _train_step
 
-def _gather_step(self, groups, kept, ms, t_gen, comm):
-    "Every rank's groups (rollouts and rewards, without verdicts), kept groups and micro-batch metrics: the whole step."
+def _gather_step(self, groups, kept, ms, t_gen):
+    "Every rank's groups (rollouts and rewards, without verdicts), kept groups, micro-batch metrics; the slowest rollout time."
     slim = [Group(g.example, g.contexts, dataclasses.replace(g.rollouts, prompt_ids=[], logprobs=[]), [], g.rewards)
             for g in groups]
-    parts = dist.gather_objects((slim, kept, ms, t_gen, comm))
+    parts = dist.gather_objects((slim, kept, ms, t_gen))
     offs = [sum(len(p[0]) for p in parts[:r]) for r in range(len(parts))]
     return ([g for p in parts for g in p[0]], [o + i for o, p in zip(offs, parts) for i in p[1]],
-            [m for p in parts for m in p[2]], max(p[3] for p in parts), max(p[4] for p in parts))
+            [m for p in parts for m in p[2]], max(p[3] for p in parts))
 CISPOTrainer._gather_step = _gather_step
 
 def _mean(xs, key, w='n_tok'):
