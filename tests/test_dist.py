@@ -57,7 +57,7 @@ CISPO = textwrap.dedent('''
     dist.init_distributed()
     tag = 'ddp' if dist.active() else 'single'
     try:
-        for norm, acc in (('group', 1), ('token', 2)):
+        for norm, acc in (('group', 1), ('token', 2), ('sequence', 1)):
             pol = load_policy('tiny')
             cfg = TrainConfig(steps=3, problems=4, G=4, lr=3e-3, warmup_steps=0, max_new_tokens=8, beta=0.01, norm=norm,
                               grad_accum=acc, eval_every=0, seed=int(sys.argv[2]))
@@ -84,7 +84,7 @@ def test_two_ranks_train_the_weights_one_process_trains(tmp_path):
     assert single.returncode == 0, single.stderr[-3000:]
     ddp = subprocess.run(torchrun_cmd(2, script, tmp_path, 1), env=ENV, capture_output=True, text=True, timeout=300)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
-    for norm in ('group', 'token'):
+    for norm in ('group', 'token', 'sequence'):
         a, b = (torch.load(tmp_path/f'{t}-{norm}.pt') for t in ('single', 'ddp'))
         moved = max((a['end'][k] - a['start'][k]).abs().max().item() for k in a['end'])
         diff = max((a['end'][k] - b['end'][k]).abs().max().item() for k in a['end'])
