@@ -76,7 +76,7 @@ def compare(spec: str = 'quick', modes=('fst', 'rl'), seeds=(0,), out=None, over
         run.train()
     return write_report(dirs, out/'report', n_boot=n_boot)
 
-# %% ../nbs/08a_cli.ipynb #71cd1bed
+# %% ../nbs/08a_cli.ipynb #1257d5b0
 def _parser():
     ap = argparse.ArgumentParser(prog='fst', description='Fast-Slow Training of LLMs (fst_nb)')
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -94,8 +94,10 @@ def _parser():
     s.add_argument('run_dir')
     p = sub.add_parser('report', help='plotly HTML + markdown report comparing run directories')
     p.add_argument('run_dirs', nargs='+'); p.add_argument('--out', help='report folder (default: <first run>/report)')
-    b = sub.add_parser('batch', help='run a sweep (YAML: grid, seeds, base) through papermill')
+    b = sub.add_parser('batch', help='run a sweep (YAML: grid, seeds, base, resources) through papermill')
     b.add_argument('sweep'); b.add_argument('--out', help='batch folder (default: runs/batch-<sweep name>)')
+    b.add_argument('--ray', nargs='?', const=True, default=None, metavar='ADDRESS',
+                   help="each job as a Ray task: no ADDRESS starts a local cluster; 'auto', host:port or ray://host:port joins one")
     sub.add_parser('data', help='task data: list | regenerate [task [preset]] [--check]', add_help=False)
     sub.add_parser('doctor', help='the stack a run would use: versions, devices, /dev/shm, usable backends')
     return ap
@@ -133,7 +135,7 @@ def main(argv=None) -> int:
             print(doctor())
         elif a.cmd == 'report': print(f"report: {(write_report(a.run_dirs, a.out)/'report.html').resolve()}")
         elif a.cmd == 'batch':
-            res = run_batch(Sweep.load(a.sweep), a.out or default_runs_dir()/f'batch-{Path(a.sweep).stem}')
+            res = run_batch(Sweep.load(a.sweep), a.out or default_runs_dir()/f'batch-{Path(a.sweep).stem}', ray=a.ray)
             return 1 if res.failed else 0
     except ConfigError as e:
         print(f"fst {a.cmd}: {e}", file=sys.stderr); return 2
