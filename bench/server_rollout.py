@@ -1,0 +1,108 @@
+"""Rollouts from a vLLM server over HTTP vs the in-process vLLM engine, on the same model and sampling, in one run.
+
+Built-in `small` model (~20M, fp32; `--model tiny` for 2.3M), 64 conversations x 64 new tokens (end-of-turn ignored so
+every row has the full length), temperature 1, top-p 1, the same seeds. The server (`serve_for_training`: the
+policy's weights and dtype, dev routes, processed log-probs) and the in-process engine (`VLLMBackend`, sync
+'inprocess') are both up; they alternate each round (which goes first flips) and the medians of the timed rounds give
+completion tokens/s and the server/in-process ratio. Then the weight sync after an optimizer step: the server backend's
+`update_weights` (safetensors snapshot + `POST /collective_rpc reload_weights` + `POST /reset_prefix_cache` + the
+version probe) vs the in-process `update_weights` (worker `reload_weights` from the live state dict + prefix-cache
+reset). Finally ρ's spread on fresh server samples (trainer fp32 log-probs vs the server's). With `--bf16-server` a
+second server in bfloat16 (what vLLM's dtype 'auto' picks for an fp32 checkpoint on a CPU with avx512_bf16) shows the
+ρ spread of a bf16 engine feeding an fp32 trainer, the regime where τ matters.
+
+Run: `PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python bench/server_rollout.py [--rounds 3] [--bf16-server]`.
+"""
+import argparse, os, statistics, subprocess, time
+
+def cpu_flags() -> str:
+    try: out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
+    except OSError: return '?'
+    name = next((l.split(':', 1)[1].strip() for l in out.splitlines() if l.startswith('Model name')), '?')
+    flags = sorted({f for f in out.split() if f.startswith(('amx', 'avx512_bf16'))})
+    return f"{name}, {os.cpu_count()} cores, flags: {' '.join(flags) or 'no avx512_bf16/amx'}"
+
+def rho_spread(pol, ro, s) -> str:
+    import torch
+    from fst_nb.rollout import sequence_logprobs
+    with torch.no_grad():
+        lr = torch.cat([sequence_logprobs(pol.model, p, c, s.temperature, s.top_p) - torch.tensor(l)
+                        for p, c, l in zip(ro.prompt_ids, ro.completion_ids, ro.logprobs)])
+    r = lr.exp()
+    return (f"|log ρ| mean {lr.abs().mean():.2e}, p99 {lr.abs().quantile(0.99):.2e}, max {lr.abs().max():.2e}; "
+            f"ρ std {r.std():.2e}, min {r.min():.4f}, max {r.max():.4f} ({len(lr)} tokens)")
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--model', default='small')
+    ap.add_argument('--batch', type=int, default=64)
+    ap.add_argument('--new', type=int, default=64)
+    ap.add_argument('--rounds', type=int, default=3)
+    ap.add_argument('--threads', type=int, default=int(os.environ.get('OMP_NUM_THREADS') or 1))
+    ap.add_argument('--bf16-server', action='store_true', help='also measure ρ against a bfloat16 server')
+    a = ap.parse_args()
+    import torch
+    from fst_nb.models import load_policy
+    from fst_nb.rollout import Sampling
+    from fst_nb.serve import serve_for_training
+    from fst_nb.server_backend import ServerBackend
+    from fst_nb.vllm_backend import VLLMBackend, vllm_available
+    if not vllm_available():
+        print("server_rollout: vllm is not installed (run `make vllm-setup`); skipped"); return
+    print(f"CPU: {cpu_flags()}; engine threads {a.threads}")
+    pol = load_policy(a.model)
+    convs = [[{'role': 'user', 'content': f'Find a path from node {i} to node {(7 * i) % 50}. Put it in \\boxed{{}}.'}]
+             for i in range(a.batch)]
+    s = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=a.new, seed=0)
+    t0 = time.perf_counter()
+    with serve_for_training(pol, threads=a.threads, max_model_len=512) as srv:
+        t_srv = time.perf_counter() - t0
+        server = ServerBackend(pol, srv.base_url, ignore_eos=True, tol=1e-3)
+        t0 = time.perf_counter()
+        inproc = VLLMBackend(pol, ignore_eos=True, max_model_len=512, threads=a.threads)
+        print(f"start: server {t_srv:.1f} s (until /v1/models answers), in-process engine {time.perf_counter() - t0:.1f} s")
+        backends = {'server': server, 'inprocess': inproc}
+        for be in backends.values(): be.generate(convs[:4], 1, s)   # warm-up
+        times = {k: [] for k in backends}
+        for r in range(a.rounds):
+            order = list(backends) if r % 2 == 0 else list(backends)[::-1]
+            outs = {}
+            for name in order:
+                t = time.perf_counter()
+                outs[name] = ro = backends[name].generate(convs, 1, s.replace(seed=r))
+                dt = time.perf_counter() - t
+                assert ro.n_tokens == a.batch * a.new, (name, ro.n_tokens)
+                times[name].append(dt)
+                print(f"round {r} {name:9s} {dt:7.2f} s  {ro.n_tokens / dt:8.1f} tok/s")
+            same = sum(x == y for x, y in zip(outs['server'].completion_ids, outs['inprocess'].completion_ids))
+            print(f"round {r}: {same}/{a.batch} completions identical across the two (same engine, same seeds)")
+        med = {k: statistics.median(v) for k, v in times.items()}
+        tps = {k: a.batch * a.new / v for k, v in med.items()}
+        print(f"{a.model} {a.batch}x{a.new}: server {tps['server']:.1f} tok/s, in-process {tps['inprocess']:.1f} tok/s "
+              f"(medians of {a.rounds}); server/in-process = {tps['server'] / tps['inprocess']:.2f}x")
+        print(f"ρ, fp32 server vs fp32 trainer: {rho_spread(pol, outs['server'], s.replace(seed=a.rounds - 1))}")
+        # weight sync after a (fake) optimizer step, 3 times each
+        sync = {'server': [], 'inprocess': []}
+        for k in range(3):
+            with torch.no_grad():
+                for p in pol.model.parameters(): p.add_(torch.randn_like(p) * 1e-3)
+            for name, be in backends.items():
+                t = time.perf_counter(); be.update_weights(pol.model); sync[name].append(time.perf_counter() - t)
+        t = time.perf_counter(); server.probe(); t_probe = time.perf_counter() - t
+        mb = sum(v.numel() * v.element_size() for v in pol.model.state_dict().values()) / 2**20
+        ms = {k: 1e3 * statistics.median(v) for k, v in sync.items()}
+        print(f"weight sync ({mb:.0f} MiB fp32): server {ms['server']:.0f} ms (snapshot + RPC + cache reset + probe; the "
+              f"probe alone {1e3 * t_probe:.0f} ms), in-process {ms['inprocess']:.0f} ms; server/in-process = "
+              f"{ms['server'] / ms['inprocess']:.1f}x (medians of 3)")
+        inproc.close(); server.close()
+    if a.bf16_server:
+        with serve_for_training(pol, dtype='bfloat16', threads=a.threads, max_model_len=512) as srv:
+            be = ServerBackend(pol, srv.base_url, tol=0.1)
+            ro = be.generate(convs, 1, s)
+            print(f"ρ, bf16 server vs fp32 trainer: {rho_spread(pol, ro, s)}")
+            s2 = s.replace(temperature=0.7, top_p=0.9)
+            print(f"  at T=0.7, top-p 0.9: {rho_spread(pol, be.generate(convs, 1, s2), s2)}")
+            be.close()
+
+if __name__ == '__main__':   # vLLM may spawn processes: keep the entry point guarded
+    main()
