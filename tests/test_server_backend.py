@@ -144,3 +144,15 @@ def test_cispo_steps_on_server_rollouts(full_server):
             assert r['ratio_min'] <= r['ratio_mean'] <= r['ratio_max'] and r['ratio_std'] < 1e-2
             assert abs(r['ratio_mean'] - 1) < 1e-2
     be.close()
+
+def test_fst_run_trains_against_the_server(full_server, tmp_path):
+    "The config path: FSTConfig(backend='server', server_url=...) builds a ServerBackend and an RL step rolls out on it."
+    from fst_nb.fst import FSTConfig, FSTRun
+    cfg = FSTConfig(mode='rl', model='tiny', backend='server', server_url=full_server.base_url, server_dir=str(tmp_path/'snap'),
+                    cycles=1, rl_steps=1, problems=2, G=4, max_new_tokens=8, eval_problems=2, verbose=False)
+    run = FSTRun.create(cfg, root=tmp_path, name='r')
+    assert isinstance(run.backend, ServerBackend) and run.backend.shared == tmp_path/'snap'
+    row = run.rl_step()
+    assert row['backend'] == 'server' and 'ratio_std' in row
+    assert run.backend.version == (1 if row['groups_kept'] else 0)
+    run.backend.close()
