@@ -71,7 +71,7 @@ def _parse(resp: dict, prompt: list[int], url: str) -> list[tuple[list[int], lis
         out.append((list(toks), [float(x) for x in lps], 'stop' if c['finish_reason'] == 'stop' else 'length'))
     return out
 
-# %% ../nbs/03c_server.ipynb #1afd9763
+# %% ../nbs/03c_server.ipynb #c45fae58
 PROBE = [{'role': 'user', 'content': 'List three numbers and say which is largest.'}]
 PROBE_SAMPLING = Sampling(temperature=0.7, top_p=1.0, max_new_tokens=16, seed=1234)
 
@@ -81,7 +81,7 @@ class ServerBackend(Backend):
     def __init__(self, policy, base_url: str,
                  model: str | None = None,      # served model name (None: the server's first model)
                  shared_dir=None,               # folder the server can read, for weight snapshots and adapters (None: a temp dir, local servers)
-                 concurrency: int = 32,         # requests in flight at once
+                 concurrency: int = 128,        # requests in flight at once (the engine batches them; more than its max_num_seqs just queue)
                  timeout: float = 600,          # seconds per HTTP request
                  tol: float = 0.02,             # probe: max |server − trainer| log-prob difference accepted
                  ignore_eos: bool = False):     # benchmarks only: always generate max_new_tokens
@@ -160,7 +160,7 @@ def _probe(self: ServerBackend, model=None, check: bool = True) -> float:
     return diff
 ServerBackend.probe = _probe
 
-# %% ../nbs/03c_server.ipynb #8eb78d03
+# %% ../nbs/03c_server.ipynb #e84a3f66
 def _dev_post(self: ServerBackend, path: str, body: dict, need: str) -> dict:
     "POST to a dev/runtime route; a 404 becomes an error naming the setting the server lacks."
     try: return http_json(self.root + path, body, self.timeout)
@@ -200,8 +200,10 @@ def _update_weights(self: ServerBackend, model) -> None:
     self.version += 1
     if self.lora: self._load_adapter(model)
     else: self._push_full(model)
+    t1 = time.perf_counter()
     self.probe(model)
     self.sync_times.append(time.perf_counter() - t0)
+    self.last_sync = {'send': t1 - t0, 'probe': time.perf_counter() - t1}   # seconds: weights to the server, then the check
 
 def _close(self: ServerBackend):
     "Unload our adapter and delete our snapshots (the server keeps running: it is not ours to stop)."
