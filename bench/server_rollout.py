@@ -21,6 +21,9 @@ so single rounds swing by +-25%), engine threads 1, `--rounds 5`:
   in-process 73 ms -> 6.6x (send alone 2.2x).
   rho on fresh samples: fp32 server |log rho| mean 4.8e-7, max 2.4e-6 (float noise); bf16 server (`--bf16-server`)
   mean 3.9e-3, max 2.0e-2, rho in [0.981, 1.016] at T=1; at T=0.7 top-p 0.9 mean 5.5e-3, rho in [0.975, 1.022].
+  CISPO train rows on bf16-server rollouts (4 problems x 8, lr 1e-4, weights pushed and probed every step): ratio_std
+  0.0050 / 0.0037 / 0.0034, ratio_min 0.985-0.990, ratio_max 1.011-1.017, clip_frac 0 (tau 4).
+  A second run (`--rounds 3 --bf16-server`, load ~3): 0.89x rollouts, sync 457 vs 97 ms (send alone 1.6x).
 What it means here: both paths run the same vLLM engine on the same 2 cores, so the server can only lose: its API
 server process (request parsing, per-token log-prob JSON, detokenized text) takes CPU from the engine, and every
 request crosses a socket. The loss is ~10% on a 20M model with 64 tokens per row. The sync costs more than the
@@ -123,7 +126,24 @@ def main():
             print(f"ρ, bf16 server vs fp32 trainer: {rho_spread(pol, ro, s)}")
             s2 = s.replace(temperature=0.7, top_p=0.9)
             print(f"  at T=0.7, top-p 0.9: {rho_spread(pol, be.generate(convs, 1, s2), s2)}")
+            from fst_nb.cispo import CISPOTrainer, TrainConfig
+            cfg = TrainConfig(steps=3, problems=4, G=8, lr=1e-4, warmup_steps=0, max_new_tokens=32, eval_every=0, beta=0.0)
+            tr = CISPOTrainer(pol, Parity(), cfg, backend=be, verbose=False)
+            for _ in range(cfg.steps):
+                r = tr.train_step()
+                print(f"  CISPO train row {r['step']} (bf16 server rollouts): " +
+                      ', '.join(f"{k} {r[k]:.4f}" for k in ('ratio_mean', 'ratio_std', 'ratio_min', 'ratio_max', 'clip_frac')) +
+                      f", groups kept {r['groups_kept']}")
             be.close()
+
+class Parity:
+    "Stand-in task: reward 1 when the completion's character count is even (informative groups on any model)."
+    def __init__(self): self.data = [{'id': str(i), 'q': f'Say {i} things.'} for i in range(32)]
+    def examples(self, split='train', n=None, seed=0): return self.data[:n]
+    def messages(self, ex, context=None): return [{'role': 'user', 'content': ex['q']}]
+    def score_batch(self, comps, exs):
+        from types import SimpleNamespace
+        return [SimpleNamespace(score=float(len(c) % 2 == 0), feedback='') for c in comps]
 
 if __name__ == '__main__':   # vLLM may spawn processes: keep the entry point guarded
     main()

@@ -174,7 +174,7 @@ def serve_for_training(policy, dtype: str | None = None,  # None: the policy's d
         with serve_vllm(folder, dtype=dtype, training=True, lora_rank=r, **kw) as srv: yield srv
     finally: shutil.rmtree(folder, ignore_errors=True)
 
-# %% ../nbs/03b_serve.ipynb #aa5c4ca9
+# %% ../nbs/03b_serve.ipynb #6d06ed5c
 def _parser():
     import argparse
     p = argparse.ArgumentParser(prog='python -m fst_nb.serve', description="Serve a model with vLLM for fst_nb's 'server' rollout backend.")
@@ -193,9 +193,12 @@ def run_line(base_url: str, model: str, lora_rank: int = 0) -> str:
     "The `fst run` command that trains against a server at `base_url`."
     return (f"fst run quick model={model} backend=server server_url={base_url}" + (f" lora_r={lora_rank}" if lora_rank else ''))
 
+def _interrupt(*_): raise KeyboardInterrupt
+
 def main(argv=None) -> int:
-    "Start a training server and keep it up until interrupted."
+    "Start a training server and keep it up until interrupted (Ctrl-C or SIGTERM stop it)."
     a = _parser().parse_args(argv)
+    signal.signal(signal.SIGINT, _interrupt); signal.signal(signal.SIGTERM, _interrupt)   # also when started in the background
     with serve_vllm(a.model, port=a.port, host=a.host, dtype=a.dtype, max_model_len=a.max_model_len, timeout=a.timeout,
                     kv_cache_gib=a.kv_cache_gib, threads=a.threads, training=True, lora_rank=a.lora_rank) as srv:
         print(f"vLLM training server for {srv.model} at {srv.base_url} (log: {srv.log_path})\n"
