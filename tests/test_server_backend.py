@@ -102,6 +102,7 @@ def test_errors_name_the_fix(lora_server):
     with torch.no_grad(): pol.model.lm_head.weight.mul_(1.5)
     with pytest.raises(ServerError, match='VLLM_SERVER_DEV_MODE=1'):     # a push needs /collective_rpc
         ServerBackend(pol, lora_server.base_url, tol=1e-3)
+    with pytest.raises(ConfigError, match="not model='nope'"): ServerBackend(pol, lora_server.base_url, model='nope')
 
 def test_lora_adapters_per_version(lora_server):
     pol = load_policy('tiny', lora=LoraSpec(r=8, alpha=16))
