@@ -28,7 +28,7 @@ def informative(rewards: torch.Tensor) -> torch.Tensor:
     "Groups whose rewards are not all equal; rewards [N, G] -> keep [N] bool."
     return (rewards != rewards[:, :1]).any(-1)
 
-# %% ../nbs/04_cispo.ipynb #957489ac
+# %% ../nbs/04_cispo.ipynb #a5ef7243
 def k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
     "Per-token k3 estimate of KL(π ‖ ref) from samples of π: exp(ref − logp) − (ref − logp) − 1; [B, T] -> [B, T]."
     d = ref_logp - logp                      # [B, T]
@@ -57,9 +57,9 @@ def cispo_loss(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, ma
         per_token = per_token + beta * (kl * log_ratio.exp() if kl_is else kl)  # [B, T]
     loss = reduce_tokens(per_token, mask, norm, group) * weight
     m = mask.bool()
-    metrics = {'clip_frac': (ratio[m] > tau).float().mean().item() if m.any() else 0.0,
-               'ratio_mean': ratio[m].mean().item() if m.any() else 1.0,
-               'ratio_max': ratio[m].max().item() if m.any() else 1.0}
+    r = ratio[m] if m.any() else ratio.new_ones(1)               # [N] ρ of the real tokens
+    metrics = {'clip_frac': (r > tau).float().mean().item() if m.any() else 0.0, 'ratio_mean': r.mean().item(),
+               'ratio_std': r.std(unbiased=False).item(), 'ratio_min': r.min().item(), 'ratio_max': r.max().item()}
     if kl is not None: metrics['kl_ref_k3'] = kl.detach()[m].mean().item() if m.any() else 0.0
     return loss, metrics
 
@@ -235,7 +235,7 @@ def _micro_loss(self, b: Batch, weight: float):
     return {**m, 'loss': loss.item(), 'entropy': ent.detach()[mk].mean().item(), 'n_tok': int(mk.sum())}
 CISPOTrainer.micro_loss = _micro_loss
 
-# %% ../nbs/04_cispo.ipynb #9145889e
+# %% ../nbs/04_cispo.ipynb #94f583f7
 def _split(xs, k): return [xs[i * len(xs) // k:(i + 1) * len(xs) // k] for i in range(k)]
 
 def _batches(self, groups, adv, kept):
@@ -298,6 +298,14 @@ def _mean(xs, key, w='n_tok'):
     tot = sum(m[w] for m in xs)
     return sum(m[key] * m[w] for m in xs) / tot if tot else 0.0
 
+def _ratio_stats(ms) -> dict:
+    "ρ over all micro-batches' tokens: mean, population std (pooled from each one's mean and std), min, max."
+    if not ms: return {'ratio_mean': 0.0, 'ratio_std': 0.0, 'ratio_min': 0.0, 'ratio_max': 0.0}   # no token trained
+    mean = _mean(ms, 'ratio_mean')
+    var = _mean([{**m, 'sq': m['ratio_std'] ** 2 + m['ratio_mean'] ** 2} for m in ms], 'sq') - mean ** 2
+    return {'ratio_mean': mean, 'ratio_std': max(var, 0.0) ** 0.5, 'ratio_min': min(m['ratio_min'] for m in ms),
+            'ratio_max': max(m['ratio_max'] for m in ms)}
+
 def _train_row(self, groups, kept, ms, gnorm, lr, t_gen, dt) -> dict:
     "The metrics row of a step."
     rw = [r for g in groups for r in g.rewards]
@@ -305,7 +313,7 @@ def _train_row(self, groups, kept, ms, gnorm, lr, t_gen, dt) -> dict:
     n_tok = sum(r.n_tokens for r in ro)
     row = {'kind': 'train', 'step': self.step, 'loss': sum(m['loss'] for m in ms), 'reward_mean': sum(rw) / len(rw),
            'pass_rate': sum(r >= 1.0 for r in rw) / len(rw), 'groups_kept': len(kept), 'clip_frac': _mean(ms, 'clip_frac'),
-           'ratio_mean': _mean(ms, 'ratio_mean'), 'entropy': _mean(ms, 'entropy'), 'grad_norm': gnorm, 'lr': lr,
+           **_ratio_stats(ms), 'entropy': _mean(ms, 'entropy'), 'grad_norm': gnorm, 'lr': lr,
            'completion_len': n_tok / len(rw), 'stop_frac': sum(f == 'stop' for r in ro for f in r.finish_reasons) / len(rw),
            'samples_seen': self.samples_seen, 'tokens_per_s': n_tok / dt, 'gen_time': t_gen, 'step_time': dt,
            'backend': self.backend.name}

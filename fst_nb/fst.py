@@ -21,7 +21,7 @@ from . import dist
 # %% auto #0
 __all__ = ['SEED_PROMPT', 'WARM_MODELS', 'RECORDS', 'Phase', 'FSTConfig', 'resolve_model', 'FSTRun', 'eval_seed', 'pass_at_1']
 
-# %% ../nbs/06_fst.ipynb #ba67b577
+# %% ../nbs/06_fst.ipynb #7e0f79fe
 SEED_PROMPT = "Solve the problem. Think step by step, then give the final answer in \\boxed{}."
 
 @dataclass
@@ -39,7 +39,9 @@ class FSTConfig(Config):
     preset: str = 'tiny'              # the task's preset
     sequence: str = ''                # continual run 'task:preset:steps,...' (overrides task/preset/cycles)
     model: str = 'tiny'               # built-in name ('tiny', 'small', 'tiny-star', 'tiny-star-easy'), local folder or hub name
-    backend: str = 'hf'               # rollout backend: 'auto', 'hf', 'vllm', 'unsloth'
+    backend: str = 'hf'               # rollout backend: 'auto', 'hf', 'vllm', 'unsloth', 'server'
+    server_url: str = ''              # backend 'server': URL of a vLLM server started by `python -m fst_nb.serve` (http://HOST:PORT/v1)
+    server_dir: str = ''              # backend 'server': folder the server reads weight snapshots from ('' : a temp dir, local servers)
     device: str = 'auto'              # 'auto' (cuda when torch sees a GPU, else cpu), 'cpu', 'cuda', 'cuda:N'
     dtype: str = choice('auto', *DTYPES)  # weights: 'auto' = bfloat16 on GPU, float32 on CPU
     gpu_memory_utilization: float = span(0.5, 0.05, 0.95)  # GPU share of the vLLM / Unsloth engine (weights + KV cache)
@@ -75,6 +77,9 @@ class FSTConfig(Config):
         check_report_to(self.report_to)
         if self.device != 'auto' and not re.fullmatch(r'cpu|cuda(:\d+)?', self.device):
             raise ConfigError(f"FSTConfig.device={self.device!r} is not valid; choose 'auto', 'cpu', 'cuda' or 'cuda:N'")
+        if self.backend == 'server' and not self.server_url:
+            raise ConfigError("FSTConfig.backend='server' needs server_url=http://HOST:PORT/v1 of a running vLLM server; "
+                              "start one with `python -m fst_nb.serve MODEL --port 8000`")
         if self.grad_accum > self.problems:
             raise ConfigError(f"FSTConfig.grad_accum={self.grad_accum} must be <= problems={self.problems} (whole groups)")
         if self.pool_k > self.G:
@@ -109,7 +114,7 @@ def resolve_model(name: str) -> str:
     from fst_nb.warmstart import WarmStart, warm_start
     return str(warm_start(WarmStart(**WARM_MODELS[name]), verbose=True))
 
-# %% ../nbs/06_fst.ipynb #1a7231c7
+# %% ../nbs/06_fst.ipynb #cbd14816
 class FSTRun:
     "A Fast-Slow Training run: step through it with gepa_round / rl_step / evaluate / cycle, or call train()."
     def __init__(self, cfg: FSTConfig, run_dir: RunDir):
@@ -118,11 +123,12 @@ class FSTRun:
         self.phases = cfg.phases()
         self.tasks = {}
         lora = LoraSpec(r=cfg.lora_r, alpha=2 * cfg.lora_r) if cfg.lora_r else None
-        used, _ = resolve_backend(cfg.backend, lora=lora is not None)   # before loading: a named backend that can't run raises
+        used, _ = resolve_backend(cfg.backend, lora=lora is not None, server_url=cfg.server_url)   # before loading: a named backend that can't run raises
         gpu = {'gpu_memory_utilization': cfg.gpu_memory_utilization}
         self.policy = load_policy(resolve_model(cfg.model), backend='unsloth' if used == 'unsloth' else 'hf', lora=lora,
                                   dtype=cfg.dtype, device=cfg.device, **(gpu if used == 'unsloth' else {}))
-        self.backend = make_backend(cfg.backend, self.policy, **(gpu if used == 'vllm' else {}))
+        server = {'base_url': cfg.server_url, 'shared_dir': cfg.server_dir or None}
+        self.backend = make_backend(cfg.backend, self.policy, **{'vllm': gpu, 'server': server}.get(used, {}))
         self.backend_used = self.backend.name                # also in every train row ('backend'); 'auto' warns what it skipped
         tc = TrainConfig(steps=10**9, problems=cfg.problems, G=cfg.G, grad_accum=cfg.grad_accum, lr=cfg.lr, warmup_steps=cfg.warmup_steps, tau=cfg.tau,
                          beta=cfg.beta, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, eval_every=1,
@@ -145,7 +151,7 @@ class FSTRun:
     @classmethod
     def create(cls, cfg: FSTConfig, run_dir=None, root=None, name=None) -> 'FSTRun':
         "A new run in a new run directory (default: runs/<timestamp>); a backend that cannot run fails before it exists."
-        resolve_backend(cfg.backend, lora=cfg.lora_r > 0)
+        resolve_backend(cfg.backend, lora=cfg.lora_r > 0, server_url=cfg.server_url)
         rd = None
         if dist.is_main():   # data-parallel: rank 0 creates the folder and tells the other ranks where it is
             rd = RunDir.create(cfg, root=root, name=name) if run_dir is None else RunDir.create(

