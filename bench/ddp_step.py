@@ -9,12 +9,15 @@ all_reduce, the gather of the step's metrics) over the step time; that includes 
 pure transfer (one gradient all_reduce after a barrier, median of 20) is printed too.
 Run: `PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python bench/ddp_step.py [--steps 5 --rounds 3]` (about 2.5 min).
 
+Measured 2026-11-30 on the 2-core machine (AMD EPYC, avx512_bf16, no AMX), quiet (load average 0.4, nothing else running), defaults, one run:
+  step time 1 process 1 thread 0.560 s, 2 threads 0.495 s, 2 ranks 0.337 s -> 2-rank / 1-process 0.60x (vs 1 thread),
+  0.68x (vs 2 threads); in collectives 7.6% of the 2-rank step, the gradient all_reduce alone 13.1 ms (3.9%).
 Measured 2026-11-30 on the shared 2-core machine (AMD EPYC, AVX-512 with avx512_bf16, no AMX; load average 3.5 from
 other jobs), defaults, two runs:
   step time 1 process 1 thread 0.889 / 0.799 s, 2 threads 0.867 / 1.217 s, 2 ranks 0.864 / 0.872 s
   2-rank / 1-process: 0.97x / 1.09x (vs 1 thread), 1.00x / 0.72x (vs 2 threads); in collectives 7.9% / 9.0% of the
   2-rank step; the gradient all_reduce alone 17.0 / 21.8 ms (2.0% / 2.5%) for 2.30M fp32 parameters.
-No speed-up here: the other jobs leave about one core, which the two ranks share (each rank's half batch samples as
+Under that load there is no speed-up: the other jobs leave about one core, which the two ranks share (each rank's half batch samples as
 slowly as the whole batch in one process), and the collective time is mostly waiting for the slower rank. Round-to-round
 spread of one configuration is +-25%. On a GPU node (one rank per GPU, NCCL) the rollouts split N ways and the gradient
 all_reduce is small next to them; see the prose of nbs/04a_dist.ipynb.

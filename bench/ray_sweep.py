@@ -9,6 +9,9 @@ average and the CPU.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python bench/ray_sweep.py [--cpus 2] [--cycles 1]
 
+Measured 2026-11-30 on the 2-core machine (AMD EPYC, avx512_bf16, no AMX), quiet (load average 1.4, nothing else running), `--cycles 3`: sequential 33.5 s
+(jobs 7.9 s), Ray 26.5 s (start-up 8.4 s, jobs 7.5 s) -> 1.26x; 1.85x without start-up; 1.65 jobs at once.
+
 Measured 2026-11-30 on the 2-core AMD EPYC (avx512_bf16, no AMX), shared with other work (load average 2.6 to 6), four
 runs of `--cycles 3` (jobs 8 to 15 s): speed-up 1.20x, 0.82x, 0.43x, 1.07x with Ray's start-up (10 to 31 s) counted,
 1.82x, 1.49x, 0.61x, 1.70x without it; 1.6 to 1.8 jobs running at once. On 2 cores the ceiling is 2x on the jobs, minus Ray's fixed

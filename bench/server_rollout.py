@@ -13,6 +13,11 @@ second server in bfloat16 (what vLLM's dtype 'auto' picks for an fp32 checkpoint
 
 Run: `PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python bench/server_rollout.py [--rounds 3] [--bf16-server]`.
 
+Measured 2026-11-30 on the 2-core machine (AMD EPYC, avx512_bf16, no AMX), quiet (load average 1.3, nothing else running), `--rounds 5 --bf16-server`:
+  server 997.0 tok/s, in-process 1068.9 tok/s -> 0.93x (64/64 completions identical every round); start-up 34.7 s vs
+  8.1 s; weight sync 384 ms = 136 ms send + 249 ms probe vs 64 ms in-process -> 6.0x (send alone 2.1x); rho: fp32
+  server std 6.5e-7; bf16 server std 4.8e-3, [0.984, 1.019] at T=1, [0.974, 1.024] at T=0.7 top-p 0.9; CISPO train rows
+  ratio_std 0.0048 / 0.0041 / 0.0035, clip_frac 0.
 Measured 2026-11-30 on the shared 2-core machine (AMD EPYC, avx512_bf16, no AMX; load average 3-5 from other jobs,
 so single rounds swing by +-25%), engine threads 1, `--rounds 5`:
   server 828.6 tok/s, in-process 906.7 tok/s -> 0.91x (rounds 0.97, 0.90, 1.13, 0.79, 0.66); `--rounds 3` earlier:
