@@ -12,8 +12,8 @@ from .core import Config, ConfigError, span
 # %% auto #0
 __all__ = ['DOCTOR_PACKAGES', 'Sampling', 'Rollouts', 'Backend', 'register_backend', 'backend_names', 'backend_problem',
            'resolve_backend', 'auto_backend', 'make_backend', 'doctor', 'sample_tokens', 'sampling_log_softmax',
-           'sampling_logprobs', 'chat_prompt_ids', 'left_pad', 'HFBackend', 'sequence_logprobs', 'rollouts_from_vllm',
-           'unsloth_engine', 'UnslothBackend', 'spread_contexts', 'Group', 'rollout_groups']
+           'sampling_logprobs', 'chat_prompt_ids', 'left_pad', 'HFBackend', 'sequence_logprobs', 'ScriptedBackend',
+           'rollouts_from_vllm', 'unsloth_engine', 'UnslothBackend', 'spread_contexts', 'Group', 'rollout_groups']
 
 # %% ../nbs/03_rollout.ipynb #d970a883
 @dataclass
@@ -284,7 +284,26 @@ def sequence_logprobs(model, prompt_ids: list[int], completion_ids: list[int], t
     logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1:-1]                           # [T, V]
     return sampling_logprobs(logits, ids[0, len(prompt_ids):], temperature, top_p)            # [T]
 
-# %% ../nbs/03_rollout.ipynb #1462dba8
+# %% ../nbs/03_rollout.ipynb #51dc04e3
+class ScriptedBackend(HFBackend):
+    "Completions `reply(conversation) -> text` (then eos), with the policy's real behaviour log-probs; deterministic rollouts."
+    def __init__(self, policy, reply, **kw):
+        super().__init__(policy, **kw)
+        self.reply = reply
+
+    @torch.no_grad()
+    def generate(self, convs, n=1, sampling=Sampling()) -> Rollouts:
+        r = Rollouts([], [], [], [], [], [], self.version)
+        for i, c in enumerate(convs):
+            p, text = chat_prompt_ids(self.tok, c), self.reply(c)
+            ids = self.tok(text, add_special_tokens=False)['input_ids'] + [self.eos]
+            lp = sequence_logprobs(self.model, p, ids, sampling.temperature, sampling.top_p).tolist()
+            for _ in range(n):
+                r.prompt_index.append(i); r.prompt_ids.append(p); r.completion_ids.append(ids); r.logprobs.append(lp)
+                r.texts.append(text); r.finish_reasons.append('stop')
+        return r
+
+# %% ../nbs/03_rollout.ipynb #4840a5e0
 def rollouts_from_vllm(outputs, version: int = 0) -> Rollouts:
     "Convert vLLM `RequestOutput`s (one per conversation, each with `n` samples and `logprobs=0`) into Rollouts."
     r = Rollouts([], [], [], [], [], [], version)
@@ -342,7 +361,7 @@ class UnslothBackend(Backend):
         ro.texts = tok.batch_decode(ro.completion_ids, skip_special_tokens=True)
         return ro
 
-# %% ../nbs/03_rollout.ipynb #9001a730
+# %% ../nbs/03_rollout.ipynb #e26e8264
 def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None]:
     "The context of each of G rollouts: contiguous blocks over the pool, sizes differing by at most one; None for an empty pool."
     if not pool: return [None] * G
@@ -351,7 +370,7 @@ def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None
     order = [(offset + j) % K for j in range(K)]
     return [pool[j] for j in order for _ in range(counts[j])]
 
-# %% ../nbs/03_rollout.ipynb #d1947b47
+# %% ../nbs/03_rollout.ipynb #a577b44d
 @dataclass
 class Group:
     "One example's G rollouts with the contexts they saw, their verdicts and rewards."

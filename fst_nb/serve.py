@@ -158,13 +158,13 @@ def litellm_kwargs(server: Server, provider: str = 'hosted_vllm') -> dict:
     "Keyword arguments for `litellm.completion` to reach `server` ('hosted_vllm' or 'openai' provider)."
     return {'model': f'{provider}/{server.model}', 'api_base': server.base_url, 'api_key': 'EMPTY'}
 
-# %% ../nbs/03b_serve.ipynb #e08630f4
+# %% ../nbs/03b_serve.ipynb #dc433632
 @contextmanager
 def serve_for_training(policy, dtype: str | None = None,  # None: the policy's dtype (float32 on CPU)
                        **kw):                             # kw: serve_vllm's (port, threads, kv_cache_gib, ...)
     "Serve `policy`'s current weights (base model + LoRA support at its adapter's rank) for the 'server' backend."
     from fst_nb.vllm_backend import is_peft, snapshot_policy
-    import shutil, torch
+    import shutil
     m = policy.model
     r = max(c.r for c in m.peft_config.values()) if is_peft(m) else 0
     dtype = dtype or str(next(m.parameters()).dtype).removeprefix('torch.')

@@ -25,25 +25,14 @@ CISPO = textwrap.dedent('''
     from fst_nb import dist
     from fst_nb.models import load_policy
     from fst_nb.cispo import CISPOTrainer, TrainConfig
-    from fst_nb.rollout import HFBackend, Rollouts, Sampling, chat_prompt_ids, sequence_logprobs
+    from fst_nb.rollout import ScriptedBackend
 
     WORDS = ['yes', 'no no', 'maybe so', 'ok', 'fine then', 'sure', 'a b c d', 'nope']
 
-    class Scripted(HFBackend):
-        "Completion = a fixed function of the conversation ('flat' problems ignore the system prompt); exact log-probs."
-        @torch.no_grad()
-        def generate(self, convs, n=1, sampling=Sampling()):
-            r = Rollouts([], [], [], [], [], [], self.version)
-            for i, c in enumerate(convs):
-                key = c[-1]['content'] if 'flat' in c[-1]['content'] else json.dumps(c)
-                text = WORDS[int(hashlib.md5(key.encode()).hexdigest(), 16) % len(WORDS)]
-                p = chat_prompt_ids(self.tok, c)
-                ids = self.tok(text, add_special_tokens=False)['input_ids'] + [self.eos]
-                lp = sequence_logprobs(self.model, p, ids, sampling.temperature, sampling.top_p).tolist()
-                for _ in range(n):
-                    for f, v in zip(('prompt_index', 'prompt_ids', 'completion_ids', 'logprobs', 'texts', 'finish_reasons'),
-                                    (i, p, ids, lp, text, 'stop')): getattr(r, f).append(v)
-            return r
+    def reply(c):
+        "A fixed function of the conversation ('flat' problems ignore the system prompt)."
+        key = c[-1]['content'] if 'flat' in c[-1]['content'] else json.dumps(c)
+        return WORDS[int(hashlib.md5(key.encode()).hexdigest(), 16) % len(WORDS)]
 
     class Parity:
         "Reward 1 for an even number of characters; problems 0, 3, 6, ... are 'flat' (always uninformative)."
@@ -61,7 +50,7 @@ CISPO = textwrap.dedent('''
             pol = load_policy('tiny')
             cfg = TrainConfig(steps=3, problems=4, G=4, lr=3e-3, warmup_steps=0, max_new_tokens=8, beta=0.01, norm=norm,
                               grad_accum=acc, eval_every=0, seed=int(sys.argv[2]))
-            tr = CISPOTrainer(pol, Parity(), cfg, backend=Scripted(pol), pool=['Be brief.', 'Count.', 'Go.'], verbose=False)
+            tr = CISPOTrainer(pol, Parity(), cfg, backend=ScriptedBackend(pol, reply), pool=['Be brief.', 'Count.', 'Go.'], verbose=False)
             start = {k: v.clone() for k, v in pol.model.state_dict().items()}
             calls, micro = [], tr.micro_loss
             def counted(b, w): calls[-1] += 1; return micro(b, w)

@@ -6,9 +6,8 @@ right path written under the conventions its system prompt states (rule set B wh
 tiny model's own log-probs so CISPO's ratio is exact. The real policy runs the same loop in tests/test_fst_vs_rl.py.
 """
 import re
-import torch
 from fst_nb.fst import FSTConfig, FSTRun
-from fst_nb.rollout import HFBackend, Rollouts, Sampling, chat_prompt_ids, register_backend, sequence_logprobs
+from fst_nb.rollout import ScriptedBackend, register_backend
 from fst_nb.rules import DIMENSIONS, PRESETS, RULES_SEED, TEMPLATES, RuleSet, render
 
 def stated(system: str, dim: str) -> str:
@@ -21,19 +20,9 @@ def answer(conv) -> str:
     return render([src, goal], RuleSet(**{d: stated(system, d) for d in DIMENSIONS}))
 
 @register_backend('scripted-rules')
-class ScriptedRules(HFBackend):
-    "Scripted completions with the tiny model's real behaviour log-probs."
-    @torch.no_grad()
-    def generate(self, convs, n=1, sampling=Sampling()):
-        r = Rollouts([], [], [], [], [], [], self.version)
-        for i, c in enumerate(convs):
-            p, text = chat_prompt_ids(self.tok, c), answer(c)
-            ids = self.tok(text, add_special_tokens=False)['input_ids'] + [self.eos]
-            lp = sequence_logprobs(self.model, p, ids, sampling.temperature, sampling.top_p).tolist()
-            for _ in range(n):
-                for f, v in zip(('prompt_index', 'prompt_ids', 'completion_ids', 'logprobs', 'texts', 'finish_reasons'),
-                                (i, p, ids, lp, text, 'stop')): getattr(r, f).append(v)
-        return r
+class ScriptedRules(ScriptedBackend):
+    "Completions that follow the rules the system prompt states, with the tiny model's real behaviour log-probs."
+    def __init__(self, policy): super().__init__(policy, answer)
 
 def test_scripted_policy_follows_its_prompt():
     conv = [{'role': 'system', 'content': RULES_SEED + " Separate the nodes with ';'."}, {'role': 'user', 'content': 'Edges 3 4 | 3 5\nSource 3\nGoal 4'}]
