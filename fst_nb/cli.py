@@ -76,7 +76,7 @@ def compare(spec: str = 'quick', modes=('fst', 'rl'), seeds=(0,), out=None, over
         run.train()
     return write_report(dirs, out/'report', n_boot=n_boot)
 
-# %% ../nbs/08a_cli.ipynb #22534f47
+# %% ../nbs/08a_cli.ipynb #8504b840
 def _parser():
     ap = argparse.ArgumentParser(prog='fst', description='Fast-Slow Training of LLMs (fst_nb)')
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -117,8 +117,8 @@ def main(argv=None) -> int:
         return tasks_main(argv[1:])
     if argv[:1] == ['serve']:   # vLLM's OpenAI server set up for training (fst_nb.serve); warm-started names are built first
         from fst_nb.serve import main as serve_main
-        rest = [resolve_model(x) if x in WARM_MODELS else x for x in argv[1:]]
-        return serve_main(rest)
+        warm = next((x for x in argv[1:] if x in WARM_MODELS), None)
+        return serve_main([resolve_model(x) if x == warm else x for x in argv[1:]], shown=warm)
     a = _parser().parse_args(argv)
     if dist.env_world() > 1 and a.cmd not in ('run', 'resume'):
         print(f"fst {a.cmd}: only `fst run` and `fst resume` run under torchrun (WORLD_SIZE={dist.env_world()}); "

@@ -109,12 +109,14 @@ def vllm_server_cmd(model_dir, port: int, host: str = '127.0.0.1', dtype: str = 
     if served_name: cmd += ['--served-model-name', served_name]
     return cmd + list(extra_args)
 
-# %% ../nbs/03b_serve.ipynb #79435802
+# %% ../nbs/03b_serve.ipynb #9f07232d
 SERVER_GPU_SHARE = 0.3   # a reflection server's GPU share, leaving room for a training engine on the same card
 
-def _default_gpu_share() -> float | None:
+def _cuda() -> bool:
     import torch
-    return SERVER_GPU_SHARE if torch.cuda.is_available() else None
+    return torch.cuda.is_available()
+
+def _default_gpu_share() -> float | None: return SERVER_GPU_SHARE if _cuda() else None
 
 def _model_folder(model) -> Path:
     from fst_nb.models import BUILTIN_MODELS, build_tiny
@@ -148,7 +150,8 @@ def serve_vllm(model='tiny', port: int | None = None, host: str = '127.0.0.1', d
     folder, port = _model_folder(model), port or free_port(host)
     gmu = gpu_memory_utilization if gpu_memory_utilization is not None else _default_gpu_share()
     targs, tenv = training_args(lora_rank) if training else ([], {})
-    cmd = vllm_server_cmd(folder, port, host, dtype, max_model_len, served_name, [*targs, *extra_args], gmu)
+    cpu = [] if _cuda() else ['--no-enable-chunked-prefill']   # CPU: a seeded request cut by chunked prefill crashes (03a_vllm)
+    cmd = vllm_server_cmd(folder, port, host, dtype, max_model_len, served_name, [*targs, *cpu, *extra_args], gmu)
     base = {'VLLM_CPU_KVCACHE_SPACE': str(kv_cache_gib), 'VLLM_ENABLE_V1_MULTIPROCESSING': '1',
             'OMP_NUM_THREADS': str(threads or os.environ.get('OMP_NUM_THREADS') or 2), **tenv}
     with serving(cmd, port, served_name or str(folder), host=host, timeout=timeout, env={**base, **(env or {})}) as srv:
@@ -174,7 +177,7 @@ def serve_for_training(policy, dtype: str | None = None,  # None: the policy's d
         with serve_vllm(folder, dtype=dtype, training=True, lora_rank=r, **kw) as srv: yield srv
     finally: shutil.rmtree(folder, ignore_errors=True)
 
-# %% ../nbs/03b_serve.ipynb #6d06ed5c
+# %% ../nbs/03b_serve.ipynb #eb8bec79
 def _parser():
     import argparse
     p = argparse.ArgumentParser(prog='python -m fst_nb.serve', description="Serve a model with vLLM for fst_nb's 'server' rollout backend.")
@@ -182,7 +185,8 @@ def _parser():
     p.add_argument('--port', type=int, default=8000)
     p.add_argument('--host', default='127.0.0.1', help='address to listen on (0.0.0.0: every interface; the dev routes let clients change weights)')
     p.add_argument('--lora-rank', type=int, default=0, help='enable runtime LoRA adapters up to this rank (0: full-weight training)')
-    p.add_argument('--dtype', default='auto')
+    p.add_argument('--dtype', default=None, help="engine weights (default: the trainer's, float32 on CPU and 'auto' = bf16 on GPU: "
+                   "a bf16 engine next to an fp32 trainer moves log-probs by more than the version probe allows)")
     p.add_argument('--max-model-len', type=int, default=2048)
     p.add_argument('--kv-cache-gib', type=int, default=1, help='CPU: KV cache size')
     p.add_argument('--threads', type=int, default=None, help='CPU: OpenMP threads of the engine')
@@ -195,14 +199,15 @@ def run_line(base_url: str, model: str, lora_rank: int = 0) -> str:
 
 def _interrupt(*_): raise KeyboardInterrupt
 
-def main(argv=None) -> int:
+def main(argv=None, shown: str | None = None) -> int:   # shown: the model's name in the printed `fst run` line (default: as given)
     "Start a training server and keep it up until interrupted (Ctrl-C or SIGTERM stop it)."
     a = _parser().parse_args(argv)
     signal.signal(signal.SIGINT, _interrupt); signal.signal(signal.SIGTERM, _interrupt)   # also when started in the background
-    with serve_vllm(a.model, port=a.port, host=a.host, dtype=a.dtype, max_model_len=a.max_model_len, timeout=a.timeout,
+    dtype = a.dtype or ('auto' if _cuda() else 'float32')
+    with serve_vllm(a.model, port=a.port, host=a.host, dtype=dtype, max_model_len=a.max_model_len, timeout=a.timeout,
                     kv_cache_gib=a.kv_cache_gib, threads=a.threads, training=True, lora_rank=a.lora_rank) as srv:
         print(f"vLLM training server for {srv.model} at {srv.base_url} (log: {srv.log_path})\n"
-              f"train against it with:\n  {run_line(srv.base_url, a.model, a.lora_rank)}\nCtrl-C stops it.", flush=True)
+              f"train against it with:\n  {run_line(srv.base_url, shown or a.model, a.lora_rank)}\nCtrl-C stops it.", flush=True)
         try:
             while srv.running: time.sleep(1)
         except KeyboardInterrupt: pass

