@@ -235,7 +235,7 @@ def _micro_loss(self, b: Batch, weight: float):
     return {**m, 'loss': loss.item(), 'entropy': ent.detach()[mk].mean().item(), 'n_tok': int(mk.sum())}
 CISPOTrainer.micro_loss = _micro_loss
 
-# %% ../nbs/04_cispo.ipynb #94f583f7
+# %% ../nbs/04_cispo.ipynb #5f34328a
 def _split(xs, k): return [xs[i * len(xs) // k:(i + 1) * len(xs) // k] for i in range(k)]
 
 def _batches(self, groups, adv, kept):
@@ -274,7 +274,7 @@ def _train_step(self) -> dict:
     gnorm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm or float('inf')).item() if kept else 0.0
     if kept:
         self.opt.step(); self.opt.zero_grad(set_to_none=True)
-        self.backend.update_weights(self.model)
+        self.sync_engine()
     lr = self.opt.param_groups[0]['lr']
     with warnings.catch_warnings():   # a step without an informative group still advances the warm-up, on purpose
         warnings.filterwarnings('ignore', message=r'Detected call of `lr_scheduler.step\(\)` before')
@@ -283,6 +283,15 @@ def _train_step(self) -> dict:
     row = self._train_row(groups, kept, ms, gnorm, lr, t_gen, time.perf_counter() - t0)
     return {**row, 'ranks': dist.world(), 'comm_time': dist.COMM['seconds'] - comm0} if dist.active() else row
 CISPOTrainer.train_step = _train_step
+
+def _sync_engine(self):
+    "Send the new weights to the rollout engine: each rank to its own, or rank 0 alone to an engine all ranks share (a server)."
+    be = self.backend
+    if not (dist.active() and getattr(be, 'shared_engine', False)): return be.update_weights(self.model)
+    if dist.is_main(): be.update_weights(self.model)
+    served = dist.broadcast_object(getattr(be, 'served', None))   # the others wait here until rank 0's push is done
+    if not dist.is_main(): be.follow(self.model, served)
+CISPOTrainer.sync_engine = _sync_engine
 
 def _gather_step(self, groups, kept, ms, t_gen):
     "Every rank's groups (rollouts and rewards, without verdicts), kept groups, micro-batch metrics; the slowest rollout time."
@@ -340,7 +349,7 @@ def _evaluate(self) -> dict:
     return row
 CISPOTrainer.evaluate = _evaluate
 
-# %% ../nbs/04_cispo.ipynb #f5a705d0
+# %% ../nbs/04_cispo.ipynb #2596026e
 def _state(self) -> dict:
     "Everything exact resume needs: weights, optimizer, scheduler, RNG, step, data position, samples seen, weights version."
     return {'model': self.model.state_dict(), 'opt': self.opt.state_dict(), 'sched': self.sched.state_dict(),
@@ -352,7 +361,7 @@ def _load_state(self, s: dict):
     "Restore a `state()`; the backend generates with the restored weights afterwards."
     self.model.load_state_dict(s['model']); self.opt.load_state_dict(s['opt']); self.sched.load_state_dict(s['sched'])
     self.step, self.pos, self.samples_seen = s['step'], s['pos'], s['samples_seen']
-    self.backend.update_weights(self.model); self.backend.version = s['backend_version']
+    self.sync_engine(); self.backend.version = s['backend_version']
     _set_rng_state(s['rng'])
 CISPOTrainer.load_state = _load_state
 

@@ -165,7 +165,7 @@ def _probe(self: ServerBackend, model=None, check: bool = True) -> float:
     return diff
 ServerBackend.probe = _probe
 
-# %% ../nbs/03c_server.ipynb #e84a3f66
+# %% ../nbs/03c_server.ipynb #92e518ad
 def _dev_post(self: ServerBackend, path: str, body: dict, need: str) -> dict:
     "POST to a dev/runtime route; a 404 becomes an error naming the setting the server lacks."
     try: return http_json(self.root + path, body, self.timeout)
@@ -195,7 +195,7 @@ def _load_adapter(self: ServerBackend, model):
     need = 'VLLM_ALLOW_RUNTIME_LORA_UPDATING=1 and --enable-lora --max-lora-rank R'
     self._dev_post('/v1/load_lora_adapter', {'lora_name': name, 'lora_path': str(path)}, need)
     self.served = name
-    if old != self.base_model:
+    if self._ours(old):
         self._dev_post('/v1/unload_lora_adapter', {'lora_name': old}, need)
         shutil.rmtree(self.shared/old, ignore_errors=True)
 
@@ -210,15 +210,26 @@ def _update_weights(self: ServerBackend, model) -> None:
     self.sync_times.append(time.perf_counter() - t0)
     self.last_sync = {'send': t1 - t0, 'probe': time.perf_counter() - t1}   # seconds: weights to the server, then the check
 
+def _ours(self: ServerBackend, name: str) -> bool: return name.startswith(f'fst-{self.run_id}-')   # an adapter this backend loaded
+
+def _follow(self: ServerBackend, model, served: str | None = None):
+    "Another process (rank 0 of a data-parallel run) pushed `model`'s weights to this server: generate with them (adapter `served`), checked."
+    self.version += 1
+    if self.lora and served and served != self.served:
+        old, self.served = self.served, served
+        if self._ours(old): self._dev_post('/v1/unload_lora_adapter', {'lora_name': old}, 'VLLM_ALLOW_RUNTIME_LORA_UPDATING=1')
+    self.probe(model)
+
 def _close(self: ServerBackend):
     "Unload our adapter and delete our snapshots (the server keeps running: it is not ours to stop)."
-    if self.lora and self.served != self.base_model:
+    if self.lora and self._ours(self.served):
         try: http_json(self.api + '/unload_lora_adapter', {'lora_name': self.served}, 30)
         except ServerError: pass
-        self.served = self.base_model
+    self.served = self.base_model
     self._cleanup()
 
 ServerBackend._dev_post, ServerBackend._push_full, ServerBackend._load_adapter = _dev_post, _push_full, _load_adapter
-ServerBackend.update_weights, ServerBackend.close = _update_weights, _close
+ServerBackend.update_weights, ServerBackend.close, ServerBackend.follow, ServerBackend._ours = _update_weights, _close, _follow, _ours
+ServerBackend.shared_engine = True   # one engine for every rank of a data-parallel run: rank 0 pushes, the others `follow`
 ServerBackend.__enter__ = lambda self: self
 ServerBackend.__exit__ = lambda self, *exc: self.close()

@@ -167,3 +167,53 @@ def test_fst_run_trains_against_the_server(full_server, tmp_path):
     assert row['backend'] == 'server' and 'ratio_std' in row
     assert run.backend.version == (1 if row['groups_kept'] else 0)
     run.backend.close()
+
+RANKS = '''
+import json, sys
+from pathlib import Path
+from types import SimpleNamespace
+import torch
+torch.set_num_threads(1)
+from fst_nb import dist
+from fst_nb.models import load_policy
+from fst_nb.cispo import CISPOTrainer, TrainConfig
+from fst_nb.server_backend import ServerBackend
+
+class Parity:
+    data = [{'id': str(i), 'q': f'Say {i} things.'} for i in range(12)]
+    def examples(self, split='train', n=None, seed=0): return self.data[:n]
+    def messages(self, ex, context=None): return [{'role': 'user', 'content': ex['q']}]
+    def score_batch(self, comps, exs): return [SimpleNamespace(score=float(len(c) % 2 == 0), feedback='') for c in comps]
+
+out, url = Path(sys.argv[1]), sys.argv[2]
+dist.init_distributed()
+try:
+    pol = load_policy('tiny')
+    be = ServerBackend(pol, url, tol=1e-3)
+    cfg = TrainConfig(steps=3, problems=4, G=4, lr=1e-2, warmup_steps=0, max_new_tokens=12, eval_every=0, beta=0.0)
+    tr = CISPOTrainer(pol, Parity(), cfg, backend=be, verbose=False)
+    rows = [tr.train_step() for _ in range(cfg.steps)]
+    w = torch.cat([p.detach().flatten() for p in pol.model.parameters()])
+    (out/f'rank{dist.rank()}.json').write_text(json.dumps(dict(
+        version=be.version, pushes=len(be.sync_times), probe=be.probe(), kept=[r['groups_kept'] for r in rows],
+        wsum=w.double().sum().item(), snaps=sorted(p.name for p in be.shared.glob('v*')))))
+    be.close()
+finally: dist.shutdown()
+'''
+
+def test_data_parallel_ranks_share_one_server(full_server, tmp_path):
+    "Two torchrun ranks roll out from one server: rank 0 alone pushes each step's weights, rank 1 follows and checks them."
+    import os, subprocess, sys
+    from pathlib import Path
+    from fst_nb.dist import torchrun_cmd
+    script = tmp_path/'ranks.py'; script.write_text(RANKS)
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(Path(__file__).resolve().parent.parent)}
+    res = subprocess.run(torchrun_cmd(2, script, tmp_path, full_server.base_url), env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    r0, r1 = (json.loads((tmp_path/f'rank{r}.json').read_text()) for r in range(2))
+    steps = sum(k > 0 for k in r0['kept'])
+    assert steps >= 1 and r0['version'] == r1['version'] == steps      # both ranks on the same weights version
+    assert (r0['pushes'], r1['pushes']) == (steps, 0)                   # one push per step, from rank 0 only
+    assert r1['snaps'] == [] and r0['probe'] < 1e-3 and r1['probe'] < 1e-3   # rank 1 sent nothing; both see their weights
+    assert abs(r0['wsum'] - r1['wsum']) < 1e-9
