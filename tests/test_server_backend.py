@@ -203,7 +203,7 @@ finally: dist.shutdown()
 
 def test_data_parallel_ranks_share_one_server(full_server, tmp_path):
     "Two torchrun ranks roll out from one server: rank 0 alone pushes each step's weights, rank 1 follows and checks them."
-    import os, subprocess, sys
+    import os, subprocess
     from pathlib import Path
     from fst_nb.dist import torchrun_cmd
     script = tmp_path/'ranks.py'; script.write_text(RANKS)
