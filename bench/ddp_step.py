@@ -20,7 +20,7 @@ other jobs), defaults, two runs:
 Under that load there is no speed-up: the other jobs leave about one core, which the two ranks share (each rank's half batch samples as
 slowly as the whole batch in one process), and the collective time is mostly waiting for the slower rank. Round-to-round
 spread of one configuration is +-25%. On a GPU node (one rank per GPU, NCCL) the rollouts split N ways and the gradient
-all_reduce is small next to them; see the prose of nbs/04a_dist.ipynb.
+all_reduce is small next to them; see the prose of nbs/00b_dist.ipynb.
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 # %% auto #0
 __all__ = ['ConfigError', 'choice', 'span', 'Config', 'parse_overrides', 'seed_everything', 'atomic_write_bytes',
            'atomic_write_text', 'atomic_write_json', 'append_jsonl', 'read_jsonl', 'repair_jsonl', 'default_runs_dir',
-           'RunDir']
+           'RunDir', 'free_port']
 
 # %% ../nbs/00_core.ipynb #1a953dcb
 class ConfigError(ValueError):
@@ -222,3 +222,11 @@ class RunDir:
         return last
 
     def __repr__(self): return f"RunDir({str(self.path)!r})"
+
+# %% ../nbs/00_core.ipynb #449e528e
+def free_port(host: str = '127.0.0.1') -> int:
+    "A TCP port that is free on `host` right now (the OS picks it)."
+    import socket
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]

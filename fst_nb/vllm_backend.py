@@ -13,8 +13,9 @@ from .core import Config, ConfigError, choice, span
 from .rollout import Backend, Rollouts, Sampling, chat_prompt_ids, register_backend, rollouts_from_vllm
 
 # %% auto #0
-__all__ = ['GREEDY_BELOW', 'vllm_available', 'require_vllm', 'VLLMConfig', 'is_peft', 'base_state_dict', 'snapshot_policy',
-           'state_bytes', 'snapshot_dir', 'engine_dtype', 'VLLMBackend', 'save_weights']
+__all__ = ['LORA_RANKS', 'GREEDY_BELOW', 'vllm_available', 'require_vllm', 'VLLMConfig', 'is_peft', 'base_state_dict',
+           'snapshot_policy', 'state_bytes', 'snapshot_dir', 'lora_rank_bucket', 'engine_dtype', 'VLLMBackend',
+           'save_weights']
 
 # %% ../nbs/03a_vllm.ipynb #2f07b4ea
 def vllm_available() -> bool:
@@ -66,7 +67,7 @@ def snapshot_policy(policy, out) -> Path:
     policy.tokenizer.save_pretrained(out)
     return out
 
-# %% ../nbs/03a_vllm.ipynb #36ea5238
+# %% ../nbs/03a_vllm.ipynb #4b29b855
 def state_bytes(model) -> int:
     "Bytes of `model`'s base weights as a snapshot writes them (LoRA layers left out)."
     return sum(v.numel() * v.element_size() for v in base_state_dict(model).values())
@@ -97,6 +98,12 @@ def _set_engine_env(cfg: VLLMConfig, inprocess: bool, cuda: bool):
 def _model_dtype(model) -> str:
     return str(next(model.parameters()).dtype).removeprefix('torch.')
 
+LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)   # the max_lora_rank values vLLM accepts (vllm/config/lora.py)
+
+def lora_rank_bucket(r: int) -> int:
+    "The smallest max_lora_rank vLLM accepts that holds LoRA rank `r` (engine kwarg or a server's --max-lora-rank)."
+    return min(x for x in LORA_RANKS if x >= r)
+
 def engine_dtype(cfg_dtype: str, model_dtype: str, lora: bool, cuda: bool, bf16_ok: bool | None = None) -> str:
     "The dtype the engine loads: the config's, else the policy's; a LoRA engine on CUDA gets bf16 (fp16) for a float32 policy."
     if not (cuda and lora): return model_dtype if cfg_dtype == 'auto' else cfg_dtype
@@ -108,7 +115,7 @@ def engine_dtype(cfg_dtype: str, model_dtype: str, lora: bool, cuda: bool, bf16_
     if bf16_ok is None: bf16_ok = torch.cuda.is_bf16_supported()
     return 'bfloat16' if bf16_ok else 'float16'
 
-# %% ../nbs/03a_vllm.ipynb #4637a5d5
+# %% ../nbs/03a_vllm.ipynb #ba3f40d8
 @register_backend('vllm')
 class VLLMBackend(Backend):
     "Rollouts from a vLLM engine serving the policy; `update_weights` syncs the engine after an optimizer step."
@@ -137,7 +144,7 @@ class VLLMBackend(Backend):
         else: kw['enable_chunked_prefill'] = False   # CPU: a seeded request cut by chunked prefill crashes the engine (below)
         if self.lora:
             r = max(c.r for c in self.policy.model.peft_config.values())
-            kw.update(enable_lora=True, max_loras=1, max_lora_rank=min(x for x in (8, 16, 32, 64, 128, 256, 512) if x >= r))
+            kw.update(enable_lora=True, max_loras=1, max_lora_rank=lora_rank_bucket(r))
         return kw
 
     def __repr__(self):
