@@ -143,18 +143,18 @@ def run_batch(sweep: Sweep, out, kernel_name: str = 'python3', cwd=None, progres
     log(res.summary())
     return res
 
-# %% ../nbs/08_batch.ipynb #704da76e
+# %% ../nbs/08_batch.ipynb #62d7f5a0
 GPU_BACKENDS = ('auto', 'vllm', 'unsloth')   # rollout backends that want a GPU
 
 def job_resources(params: dict, override: dict | None = None, cwd=None) -> dict:
-    "What one job asks Ray for: a CPU, and a GPU when its config (preset or file, then `params`) wants one; `override` wins."
-    from fst_nb.cli import PRESETS
-    cfg, spec = dict(params), params.get('config')
-    if isinstance(spec, str) and spec in PRESETS: cfg = {**PRESETS[spec], **cfg}
-    elif isinstance(spec, str) and Path(cwd or '.', spec).is_file():
-        import yaml
-        cfg = {**(yaml.safe_load(Path(cwd or '.', spec).read_text()) or {}), **cfg}
-    gpu = cfg.get('backend') in GPU_BACKENDS or str(cfg.get('device', '')).startswith('cuda')
+    "What one job asks Ray for: a CPU, and a GPU when its config wants one (read by `load_config`, as the run notebook does); `override` wins."
+    from fst_nb.cli import load_config
+    from fst_nb.fst import FSTConfig
+    spec = params.get('config')
+    if isinstance(spec, str) and Path(cwd or '.', spec).is_file(): spec = str(Path(cwd or '.', spec))   # relative to the notebook
+    try: cfg = load_config(spec, {k: v for k, v in params.items() if k in FSTConfig.__dataclass_fields__})
+    except ConfigError: cfg = None   # the job itself fails with this error and is recorded, as in a local batch
+    gpu = cfg is not None and (cfg.backend in GPU_BACKENDS or cfg.device.startswith('cuda'))
     return {'num_cpus': 1, 'num_gpus': 1 if gpu else 0, **(override or {})}
 
 def check_fits(wants: dict, nodes: list[dict]):
