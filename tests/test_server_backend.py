@@ -217,3 +217,34 @@ def test_data_parallel_ranks_share_one_server(full_server, tmp_path):
     assert (r0['pushes'], r1['pushes']) == (steps, 0)                   # one push per step, from rank 0 only
     assert r1['snaps'] == [] and r0['probe'] < 1e-3 and r1['probe'] < 1e-3   # rank 1 sent nothing; both see their weights
     assert abs(r0['wsum'] - r1['wsum']) < 1e-9
+
+def test_fst_serve_then_the_run_line_it_prints(tmp_path):
+    "The user path: `fst serve MODEL` starts a training server and prints an `fst run` line; that line trains; SIGTERM stops it."
+    import os, shlex, signal, subprocess, sys, time
+    from fst_nb.cli import main
+    from fst_nb.core import RunDir
+    from fst_nb.server_backend import http_json, server_urls
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'fst_nb.cli', 'serve', 'tiny', '--port', str(port), '--threads', '1'],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    try:
+        lines, t0 = [], time.time()
+        while not any(l.strip().startswith('fst run ') for l in lines):
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, ''.join(lines)[-3000:]
+            lines.append(line)
+            assert time.time() - t0 < 300, 'no run line after 300 s'
+        run = next(l.strip() for l in lines if l.strip().startswith('fst run '))
+        assert f'server_url=http://127.0.0.1:{port}/v1' in run and 'backend=server' in run
+        assert http_json(server_urls(f'http://127.0.0.1:{port}')[1] + '/models')['data']
+        args = shlex.split(run)[1:] + ['mode=rl', 'cycles=1', 'rl_steps=1', 'eval_problems=2', 'decompose=false', 'verbose=false',
+                                       '--out', str(tmp_path/'r')]
+        assert main(args) == 0
+        rows = RunDir(tmp_path/'r').read()
+        assert [r['backend'] for r in rows if r['kind'] == 'train'] == ['server']
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(60) == 0                        # Ctrl-C / SIGTERM: a clean exit that stopped the vLLM server
+    time.sleep(1)
+    with pytest.raises(ServerError): http_json(f'http://127.0.0.1:{port}/v1/models', timeout=2)
