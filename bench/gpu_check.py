@@ -63,7 +63,7 @@ def main(argv=None) -> int:
         print(f"gpu-check: SKIPPED, no CUDA GPU here (torch {torch.__version__}, CUDA build {torch.version.cuda or 'none'}); "
               f"nothing was run.\n  {PLAN}")
         return GPU_MISSING
-    from fst_nb.cli import load_config
+    from fst_nb.presets import load_config
     from fst_nb.fst import FSTRun
     from fst_nb.gepa import CallableLM
     from fst_nb.rollout import Sampling, unsloth_engine

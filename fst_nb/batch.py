@@ -148,7 +148,7 @@ GPU_BACKENDS = ('auto', 'vllm', 'unsloth')   # rollout backends that want a GPU
 
 def job_resources(params: dict, override: dict | None = None, cwd=None) -> dict:
     "What one job asks Ray for: a CPU, and a GPU when its config wants one (read by `load_config`, as the run notebook does); `override` wins."
-    from fst_nb.cli import load_config
+    from fst_nb.presets import load_config
     from fst_nb.fst import FSTConfig
     spec = params.get('config')
     if isinstance(spec, str) and Path(cwd or '.', spec).is_file(): spec = str(Path(cwd or '.', spec))   # relative to the notebook

@@ -41,7 +41,7 @@ def test_batch_grid_with_one_invalid_point(tmp_path):
     assert all(f'{name}' in md for name in res.ok) and 'G=4__pool_k=6__seed=0' not in md
 
 def test_job_resources_from_the_config(tmp_path):
-    from fst_nb.cli import PRESETS
+    from fst_nb.presets import PRESETS
     for name in PRESETS:   # every gpu-* preset asks Ray for a GPU, the CPU presets do not
         assert job_resources({'config': name, 'seed': 0}) == {'num_cpus': 1, 'num_gpus': int(name.startswith('gpu-'))}
     assert job_resources({'config': 'quick', 'backend': 'unsloth'})['num_gpus'] == 1      # a parameter overrides the preset
