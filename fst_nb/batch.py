@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_batch.ipynb #d41ee771
 from __future__ import annotations
-import itertools, json, logging, os, time
+import itertools, json, logging, os, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from .core import Config, ConfigError, RunDir, atomic_write_json
@@ -97,6 +97,16 @@ class _RunFields(logging.Filter):
         from fst_nb.fst import FSTConfig
         return msg.split(': ', 1)[1] not in FSTConfig.__dataclass_fields__
 
+def _ipc_kernel(folder) -> dict:
+    "papermill arguments for a kernel that talks over Unix sockets in `folder` (private: mode 0700) instead of TCP on localhost."
+    # Why: over TCP, ipykernel warns at every start that its traffic is plain text ("Kernel is running over TCP without
+    # encryption"), six times in `make test`. Over IPC there is no traffic to read, and no warning. One folder per job:
+    # jobs running side by side (Ray, two nbdev_test workers) never share socket names. Unix sockets exist on POSIX only
+    # and their paths are limited to ~107 bytes: elsewhere, or in a very long TMPDIR, the kernel stays on TCP.
+    if os.name != 'posix' or len(str(folder)) > 90: return {}
+    from traitlets.config import Config
+    return {'config': Config({'KernelManager': {'transport': 'ipc', 'ip': str(Path(folder)/'kernel')}})}
+
 def run_job(name: str, params: dict, notebook, out, kernel_name: str = 'python3', cwd=None, progress: bool = False) -> dict:
     "Run one point of a sweep through papermill into `out/<name>.ipynb`; a failure is recorded, never raised."
     import papermill as pm
@@ -104,8 +114,9 @@ def run_job(name: str, params: dict, notebook, out, kernel_name: str = 'python3'
     t0, quiet, pm_log = time.time(), _RunFields(), logging.getLogger('papermill')
     pm_log.addFilter(quiet)
     try:
-        pm.execute_notebook(str(nb), rec['notebook'], parameters={**params, 'run_dir': rec['run_dir']},
-                            kernel_name=kernel_name, language='python', progress_bar=progress, cwd=str(cwd or nb.parent))
+        with tempfile.TemporaryDirectory(prefix='fst-kernel-') as socks:
+            pm.execute_notebook(str(nb), rec['notebook'], parameters={**params, 'run_dir': rec['run_dir']}, kernel_name=kernel_name,
+                                language='python', progress_bar=progress, cwd=str(cwd or nb.parent), **_ipc_kernel(socks))
         rec.update(status='ok', reason='')
     except Exception as e:  # a failing run is recorded (papermill has kept its partial notebook), the batch goes on
         rec.update(status='failed', reason=_failure_reason(e))

@@ -69,6 +69,8 @@ def test_local_batch_does_not_import_ray(tmp_path):
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == 'False'
+    assert 'without encryption' not in out.stderr, out.stderr   # the job's kernel is on Unix sockets, not TCP (batch._ipc_kernel)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['out', 't.ipynb']   # and leaves no socket files next to the notebook
 
 def test_ray_flag_without_ray_installed(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, 'ray', None)                           # `import ray` fails as if it were not installed
