@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #3b354eb5
 from __future__ import annotations
-import hashlib, json, os, re, shutil, tempfile
+import hashlib, json, os, re, shutil, sys, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -210,6 +210,11 @@ def _resolve_path(name_or_path) -> str:
 
 def _load_hf(path, dtype, device):
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+    # transformers draws a 'Loading weights' bar at every load; with no terminal to redraw it (make run's log, papermill,
+    # pytest) it leaves a '0%| ... |100%' line per load that reads like a problem: keep the bar for terminals only
+    quiet = hf_logging.is_progress_bar_enabled() and not sys.stderr.isatty()
+    if quiet: hf_logging.disable_progress_bar()
     try:
         tok = AutoTokenizer.from_pretrained(path, padding_side='left')
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
@@ -217,6 +222,8 @@ def _load_hf(path, dtype, device):
         raise ConfigError(f"could not load model {path!r}: not a built-in ({', '.join(BUILTIN_MODELS)}), not a local "
                           f"folder, and not loadable from a hub here (offline={os.environ.get('HF_HUB_OFFLINE', '0')}). "
                           f"Give a local checkpoint path, or unset HF_HUB_OFFLINE where a hub is reachable. ({e})") from None
+    finally:
+        if quiet: hf_logging.enable_progress_bar()
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     tok.padding_side = 'left'
     return model.to(device), tok
