@@ -203,7 +203,7 @@ def progress(runs, x='samples', **sel) -> Progress | None:
         ses.append(math.sqrt(2 * p * (1 - p) / sum(ns)))
     return Progress(start, best, float(gy[-1]), float(gx[i]), max(ses) if ses else None)
 
-# %% ../nbs/06a_analysis.ipynb #b4e36876
+# %% ../nbs/06a_analysis.ipynb #5870d4ee
 def saturating(c, A: float, c_mid: float, B: float, R0: float):
     "ScaleRL's reward-vs-compute curve R(C) = R0 + (A − R0) / (1 + (C_mid / C)^B), with R(0) = R0."
     c = np.asarray(c, float)
@@ -232,11 +232,10 @@ def _unidentified(fit: Fit, lx, p, cov, A_bounds) -> str:
     "The first reason (see the list above) the fit does not identify A and C_mid; '' if it does."
     k, n = len(np.unique(lx)), len(p)
     if k <= n: return f"{k} evaluations for {n} parameters"
-    se = np.sqrt(np.diag(cov)) if np.all(np.isfinite(cov)) else None
-    if se is not None and abs(fit.A - fit.R0) <= 1.96 * se[0]: return "flat: no rise beyond the fit's own uncertainty"
     if fit.c_mid > np.exp(lx.max()) * (1 + 1e-9): return "C_mid beyond the last evaluation: asymptote not reached"
     if fit.c_mid < np.exp(lx.min()) * (1 - 1e-9): return "C_mid before the first evaluation: rise not observed"
     if not A_bounds[0] + 1e-6 < fit.A < A_bounds[1] - 1e-6: return f"A at its bound {fit.A:.0f}"
+    se = np.sqrt(np.diag(cov)) if np.all(np.isfinite(cov)) else None
     if se is None: return "no finite covariance"
     if 1.96 * se[0] > A_HALF_WIDTH: return f"A ± {1.96 * se[0]:.2g} (95%)"
     if 1.96 * se[1] > math.log(C_MID_FACTOR): return f"C_mid's 95% interval wider than ×/÷ {C_MID_FACTOR:g}"
@@ -275,7 +274,7 @@ def fit_runs(runs, x='rollouts', y='reward_mean', p0=None, **sel) -> Fit | None:
     cs = [curve(r, y, x, **sel) for r in runs]
     if not cs: return None
     fit = fit_saturating(np.concatenate([c[0] for c in cs]), np.concatenate([c[1] for c in cs]), p0=p0)
-    if fit is not None and not fit.why and y == 'reward_mean' and not progress(runs, x, **sel).learned:
+    if fit is not None and y == 'reward_mean' and not progress(runs, x, **sel).learned:   # the data's own verdict first
         fit.why = f"flat: the rise is within {Z_LEARNED:g} standard errors"
     return fit
 
@@ -471,9 +470,9 @@ def summarize(runs, threshold: float | None = None, baseline: str = 'rl', n_boot
         out.append(row)
     return out
 
-# %% ../nbs/06a_analysis.ipynb #3b6a5b3e
+# %% ../nbs/06a_analysis.ipynb #5e568d39
 NAMES = {'rl': 'RL', 'fst': 'FST', 'gepa': 'GEPA'}
-RULES = {'peak': "{B}'s best held-out reward (the paper's definition)", 'given': 'given',
+RULES = {'peak': "{B}'s best held-out reward, the paper's definition", 'given': 'given',
          'halfway': 'halfway from the mean start to the lowest peak among the modes that improved',
          'flat': '{B} did not learn within this budget', 'none': 'no mode improved'}
 
