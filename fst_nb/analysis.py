@@ -163,7 +163,7 @@ def kl_at_reward(runs, reward: float, kl='kl_k3_token', x='rollouts', **sel) -> 
     kx, ky = group_curve(runs, kl, x, **sel)
     return None if math.isinf(at) or not len(kx) else float(np.interp(at, kx, ky))
 
-# %% ../nbs/06a_analysis.ipynb #d700614f
+# %% ../nbs/06a_analysis.ipynb #783904b5
 Z_LEARNED = 2.0   # a mode learned when best − start exceeds this many standard errors
 
 @dataclass
@@ -187,7 +187,7 @@ def _n_problems(run, **sel) -> int | None:
     ns = [p['n_problems'] for p in eval_points(run, **sel) if p.get('n_problems')]
     return min(ns) if ns else getattr(run, 'config', {}).get('eval_problems')
 
-def progress(runs, x='samples', **sel) -> Progress | None:
+def progress(runs, x='rollouts', **sel) -> Progress | None:
     "Start, best and final of the group's mean reward curve and the SE of best − start (over seeds or problems); None if empty."
     gx, gy = group_curve(runs, 'reward_mean', x, **sel)
     if not len(gy): return None
@@ -406,7 +406,7 @@ def mean_plasticity(runs, steps: float, **kw) -> float | None:
     vs = [v for v in vs if v is not None]
     return float(np.mean(vs)) if vs else None
 
-# %% ../nbs/06a_analysis.ipynb #1e367381
+# %% ../nbs/06a_analysis.ipynb #f361d346
 def default_threshold(groups: dict, **sel) -> float | None:
     "Halfway from the mean starting reward to the lowest peak among the modes that improved; None if none did."
     curves = [group_curve(g, 'reward_mean', 'rollouts', **sel) for g in groups.values()]
@@ -430,7 +430,7 @@ def _mode_stat(thr: Callable, fit: Fit | None, **sel):
     def stat(g):
         t = thr(g)
         t = math.inf if t is None else t
-        ys = group_curve(g, **sel)[1]
+        ys = group_curve(g, 'reward_mean', 'rollouts', **sel)[1]   # rollouts grow in every mode (gepa's RL samples stay 0)
         f = fit_runs(g, p0=(fit.A, fit.c_mid, fit.B), **sel) if fit is not None and fit.identified else None
         return {'start_reward': float(ys[0]) if len(ys) else None, 'best_reward': float(ys.max()) if len(ys) else None,
                 'final_reward': float(ys[-1]) if len(ys) else None,

@@ -229,3 +229,12 @@ def test_phase_final_rewards_on_a_return_to_the_first_rule_set():
     run = Run('abA', rows, {'mode': 'fst', 'sequence': 'star_rules:A:4,star_rules:B:4,star_rules:A:4'})
     assert phase_final_rewards(run) == [.8, .9, .7]
     assert forgetting_matrix(rows)[2] == [[.8, .1], [.3, .9], [.7, .4]]
+
+def test_gepa_progress_is_read_on_the_rollouts_axis():
+    runs = ([_table_run([0, .01, .02], 'rl', n_problems=32)] + [_table_run([0, .3, .5], 'fst', n_problems=32)] +
+            [synthetic_run(lambda s: 0, mode='gepa', per_cycle=0, gepa_per_cycle=16, cycles=2, n_problems=32)])
+    for r in runs[2].rows: r['reward_mean'] = .2 * r['cycle']          # gepa: 0 → .4 with RL samples at 0 throughout
+    rl, fst, gepa = t = summarize(runs, n_boot=0)
+    assert rl['rule'] == 'flat' and (gepa['progress'].start, gepa['progress'].best) == (0, .4)
+    assert gepa['start_reward'].value == 0 and gepa['final_reward'].value == .4
+    assert 'GEPA went 0 → best 0.4 (final 0.4).' in headline(t)
