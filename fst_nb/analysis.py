@@ -470,7 +470,7 @@ def summarize(runs, threshold: float | None = None, baseline: str = 'rl', n_boot
         out.append(row)
     return out
 
-# %% ../nbs/06a_analysis.ipynb #5e568d39
+# %% ../nbs/06a_analysis.ipynb #618435e3
 NAMES = {'rl': 'RL', 'fst': 'FST', 'gepa': 'GEPA'}
 RULES = {'peak': "{B}'s best held-out reward, the paper's definition", 'given': 'given',
          'halfway': 'halfway from the mean start to the lowest peak among the modes that improved',
@@ -490,9 +490,10 @@ def headline(table: list[dict]) -> str:
     others = [r for m, r in rows.items() if m != base and r['progress'] is not None]
     if rule == 'flat':
         p = rows[base]['progress']
-        noise = f"{Z_LEARNED:g} standard errors ({Z_LEARNED:g} × {_num(p.se)})" if p.se is not None else 'any rise'
-        out = [f"{B} did not learn within this budget: its held-out reward went {p}, a rise of {_num(p.gain)} "
-               f"that does not exceed {noise}, so there is no sample-efficiency ratio."]
+        why = (f"a rise of {_num(p.gain)} that does not exceed {Z_LEARNED:g} standard errors ({Z_LEARNED:g} × {_num(p.se)})"
+               if p.se is not None else 'no rise at all')
+        out = [f"{B} did not learn within this budget: its held-out reward went {p}, {why}, so there is no "
+               "sample-efficiency ratio."]
         out += [f"{NAMES.get(r['mode'], r['mode'])} went {r['progress']}" + ('.' if r['progress'].learned else
                 ', also within noise.') for r in others]
         return ' '.join(out)
