@@ -11,11 +11,13 @@ import numpy as np
 from .core import ConfigError, RunDir
 
 # %% auto #0
-__all__ = ['X_AXES', 'PROMPTS', 'SUMMARY_COLUMNS', 'OPTIONAL_COLUMNS', 'Run', 'load_runs', 'group_by_mode', 'eval_points',
-           'curve', 'synthetic_run', 'mean_curve', 'group_curve', 'crossing', 'samples_to_threshold', 'threshold_ratio',
-           'kl_at_reward', 'saturating', 'Fit', 'fit_saturating', 'fit_runs', 'forgetting_matrix', 'phase_targets',
-           'plasticity', 'phase_final_rewards', 'Estimate', 'bootstrap', 'coverage', 'forgetting_estimates',
-           'mean_plasticity', 'default_threshold', 'summarize', 'summary_markdown']
+__all__ = ['X_AXES', 'PROMPTS', 'Z_LEARNED', 'A_HALF_WIDTH', 'C_MID_FACTOR', 'NAMES', 'RULES', 'SUMMARY_COLUMNS',
+           'OPTIONAL_COLUMNS', 'Run', 'load_runs', 'group_by_mode', 'eval_points', 'curve', 'synthetic_run',
+           'mean_curve', 'group_curve', 'crossing', 'samples_to_threshold', 'threshold_ratio', 'peak', 'peak_ratio',
+           'kl_at_reward', 'Progress', 'progress', 'saturating', 'Fit', 'fit_saturating', 'fit_runs',
+           'forgetting_matrix', 'phase_targets', 'plasticity', 'phase_final_rewards', 'Estimate', 'bootstrap',
+           'coverage', 'forgetting_estimates', 'mean_plasticity', 'default_threshold', 'choose_threshold', 'summarize',
+           'headline', 'threshold_note', 'summary_markdown']
 
 # %% ../nbs/06a_analysis.ipynb #72d2058a
 @dataclass
@@ -83,16 +85,19 @@ def curve(rows, y='reward_mean', x='samples', **sel) -> tuple[np.ndarray, np.nda
     if isinstance(rows, Run): rows._curves[key] = out
     return out
 
-# %% ../nbs/06a_analysis.ipynb #f5ff3df3
+# %% ../nbs/06a_analysis.ipynb #4d2873af
 def synthetic_run(reward: Callable, per_cycle: int = 32, cycles: int = 30, mode: str = 'rl', gepa_per_cycle: int = 0,
                   kl: Callable = None, noise: float = 0.0, seed: int = 0, pool: bool = False, task: str = 't',
-                  preset: str = 'p', name: str = None) -> Run:
+                  preset: str = 'p', name: str = None,
+                  n_problems: int | None = None, # logged as each evaluation's `n_problems` (held-out problems scored)
+                 ) -> Run:
     "A Run whose eval rows follow `reward(samples_seen)` (+ Gaussian `noise`, clipped to [0, 1]); for tests and examples."
     rng, rows = np.random.default_rng(seed), []
     for c in range(cycles + 1):
         s = c * per_cycle
         base = dict(kind='eval', cycle=c, step=c, after_phase=-1 if c == 0 else 0, after_task=None if c == 0 else task,
                     task=task, preset=preset, split='test', samples_seen=s, gepa_calls=c * gepa_per_cycle)
+        if n_problems: base['n_problems'] = n_problems
         r = float(np.clip(reward(s) + rng.normal(0, noise), 0, 1)) if noise else float(reward(s))
         k = {'kl_k3_token': float(kl(s))} if kl else {}
         if pool and c > 0:
@@ -121,7 +126,7 @@ def group_curve(runs, y='reward_mean', x='samples', **sel) -> tuple[np.ndarray, 
     "The mean curve of a group of runs (the seeds of one mode)."
     return mean_curve([curve(r, y, x, **sel) for r in runs])
 
-# %% ../nbs/06a_analysis.ipynb #78b65771
+# %% ../nbs/06a_analysis.ipynb #bd2019cb
 def crossing(x, y, threshold: float) -> float:
     "The first x where the piecewise-linear curve (x, y) reaches `threshold`; inf if it never does."
     for i in range(len(y)):
@@ -141,14 +146,64 @@ def threshold_ratio(base, other, threshold: float, x='samples', **sel) -> float 
     if b == 0: return None if a == 0 else math.inf
     return a / b
 
-# %% ../nbs/06a_analysis.ipynb #9902c51c
+def peak(runs, x='samples', **sel) -> float | None:
+    "The best value of the group's mean held-out reward curve; None without evaluations."
+    ys = group_curve(runs, 'reward_mean', x, **sel)[1]
+    return float(ys.max()) if len(ys) else None
+
+def peak_ratio(base, other, x='samples', **sel) -> float | None:
+    "The paper's headline: compute `base` needs to reach its own peak / compute `other` needs to reach that value."
+    p = peak(base, x, **sel)
+    return None if p is None else threshold_ratio(base, other, p, x, **sel)
+
+# %% ../nbs/06a_analysis.ipynb #603bb113
 def kl_at_reward(runs, reward: float, kl='kl_k3_token', x='rollouts', **sel) -> float | None:
     "The group's mean KL (key `kl`) where its mean reward curve first reaches `reward`; None if it never does."
     at = samples_to_threshold(runs, reward, x, **sel)
     kx, ky = group_curve(runs, kl, x, **sel)
     return None if math.isinf(at) or not len(kx) else float(np.interp(at, kx, ky))
 
-# %% ../nbs/06a_analysis.ipynb #fa5c6d76
+# %% ../nbs/06a_analysis.ipynb #783904b5
+Z_LEARNED = 2.0   # a mode learned when best − start exceeds this many standard errors
+
+@dataclass
+class Progress:
+    "How far a group's mean held-out reward moved: start → best (final), and the standard error of best − start."
+    start: float
+    best: float
+    final: float
+    at: float             # compute where the mean curve first reaches `best` (on the axis it was read on)
+    se: float | None      # standard error of best − start; None when nothing measures it
+    @property
+    def gain(self) -> float: return self.best - self.start
+    @property
+    def learned(self) -> bool: return self.gain > (Z_LEARNED * self.se if self.se is not None else 0.0)
+    def __str__(self): return f"{self.start:.3g} → best {self.best:.3g} (final {self.final:.3g})"
+    def __repr__(self):
+        se = '?' if self.se is None else f"{self.se:.3g}"
+        return f"Progress({self}, SE {se}, {'learned' if self.learned else 'did not learn'})"
+
+def _n_problems(run, **sel) -> int | None:
+    ns = [p['n_problems'] for p in eval_points(run, **sel) if p.get('n_problems')]
+    return min(ns) if ns else getattr(run, 'config', {}).get('eval_problems')
+
+def progress(runs, x='rollouts', **sel) -> Progress | None:
+    "Start, best and final of the group's mean reward curve and the SE of best − start (over seeds or problems); None if empty."
+    gx, gy = group_curve(runs, 'reward_mean', x, **sel)
+    if not len(gy): return None
+    i = int(np.argmax(gy))
+    start, best, ses = float(gy[0]), float(gy[i]), []
+    if len(runs) > 1:
+        cs = [_dedup(*curve(r, 'reward_mean', x, **sel)) for r in runs]
+        d = [np.interp(gx[i], cx, cy) - np.interp(gx[0], cx, cy) for cx, cy in cs]
+        ses.append(float(np.std(d, ddof=1) / math.sqrt(len(runs))))
+    ns = [_n_problems(r, **sel) for r in runs]
+    if all(ns):
+        p = min(max((start + best) / 2, 0.0), 1.0)
+        ses.append(math.sqrt(2 * p * (1 - p) / sum(ns)))
+    return Progress(start, best, float(gy[-1]), float(gx[i]), max(ses) if ses else None)
+
+# %% ../nbs/06a_analysis.ipynb #5870d4ee
 def saturating(c, A: float, c_mid: float, B: float, R0: float):
     "ScaleRL's reward-vs-compute curve R(C) = R0 + (A − R0) / (1 + (C_mid / C)^B), with R(0) = R0."
     c = np.asarray(c, float)
@@ -157,41 +212,73 @@ def saturating(c, A: float, c_mid: float, B: float, R0: float):
 
 @dataclass
 class Fit:
-    "A fitted saturating curve."
+    "A fitted saturating curve; `why` says why A and C_mid cannot be read off the data ('' when they can)."
     A: float       # asymptote
     c_mid: float   # compute at half the gain
     B: float       # steepness
     R0: float      # reward at zero compute
     rmse: float    # root mean squared residual over the fitted points
+    why: str = ''  # the reason the fit does not identify A and C_mid; '' if it does
     def __call__(self, c): return saturating(c, self.A, self.c_mid, self.B, self.R0)
-    def __repr__(self): return f"Fit(A={self.A:.3f}, C_mid={self.c_mid:.4g}, B={self.B:.2f}, R0={self.R0:.3f}, rmse={self.rmse:.3g})"
+    @property
+    def identified(self) -> bool: return not self.why
+    def __repr__(self):
+        return (f"Fit(A={self.A:.3f}, C_mid={self.c_mid:.4g}, B={self.B:.2f}, R0={self.R0:.3f}, rmse={self.rmse:.3g}"
+                + (f"; not identified: {self.why})" if self.why else ")"))
 
-def fit_saturating(x, y, R0: float | None = None, A_bounds=(0.0, 1.0)) -> Fit | None:
+A_HALF_WIDTH, C_MID_FACTOR = 0.25, 10.0   # widest 95% intervals still reported: A ± 0.25, C_mid ×/÷ 10
+
+def _unidentified(fit: Fit, lx, p, cov, A_bounds) -> str:
+    "The first reason (see the list above) the fit does not identify A and C_mid; '' if it does."
+    k, n = len(np.unique(lx)), len(p)
+    if k <= n: return f"{k} evaluations for {n} parameters"
+    if fit.c_mid > np.exp(lx.max()) * (1 + 1e-9): return "C_mid beyond the last evaluation: asymptote not reached"
+    if fit.c_mid < np.exp(lx.min()) * (1 - 1e-9): return "C_mid before the first evaluation: rise not observed"
+    if not A_bounds[0] + 1e-6 < fit.A < A_bounds[1] - 1e-6: return f"A at its bound {fit.A:.0f}"
+    se = np.sqrt(np.diag(cov)) if np.all(np.isfinite(cov)) else None
+    if se is None: return "no finite covariance"
+    if 1.96 * se[0] > A_HALF_WIDTH: return f"A ± {1.96 * se[0]:.2g} (95%)"
+    if 1.96 * se[1] > math.log(C_MID_FACTOR): return f"C_mid's 95% interval wider than ×/÷ {C_MID_FACTOR:g}"
+    return ''
+
+def fit_saturating(x, y, R0: float | None = None, A_bounds=(0.0, 1.0),
+                   p0=None,            # start (A, C_mid, B[, R0]) for the optimizer, e.g. the point fit in a bootstrap
+                   maxfev: int = 10000, # the optimizer's budget of function evaluations
+                  ) -> Fit | None:
     "Least-squares fit of `saturating` to (x, y); R0 from the points at x = 0 unless given (fitted if there are none)."
-    from scipy.optimize import curve_fit
+    import warnings
+    from scipy.optimize import curve_fit, OptimizeWarning
     x, y = np.asarray(x, float), np.asarray(y, float)
     if R0 is None and (x == 0).any(): R0 = float(y[x == 0].mean())
     pos = x > 0
     if pos.sum() < 3: return None
     lx, yy = np.log(x[pos]), y[pos]
     f = lambda lc, A, lm, B, r0: r0 + (A - r0) / (1 + np.exp(B * (lm - lc)))
-    p0, lo, hi = [float(np.clip(yy.max(), *A_bounds)), float(np.median(lx)), 1.0], [A_bounds[0], lx.min() - 5, .05], [A_bounds[1], lx.max() + 5, 20.]
-    if R0 is None: fn, p0, lo, hi = f, p0 + [float(yy.min())], lo + [-1.], hi + [2.]
+    start, lo, hi = [float(np.clip(yy.max(), *A_bounds)), float(np.median(lx)), 1.0], [A_bounds[0], lx.min() - 5, .05], [A_bounds[1], lx.max() + 5, 20.]
+    if R0 is None: fn, start, lo, hi = f, start + [float(yy.min())], lo + [-1.], hi + [2.]
     else: fn = lambda lc, A, lm, B: f(lc, A, lm, B, R0)
-    try: p, _ = curve_fit(fn, lx, yy, p0=p0, bounds=(lo, hi), maxfev=10000)
+    if p0 is not None: start = np.clip([p0[0], math.log(p0[1]), *p0[2:len(start)]], lo, hi)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', OptimizeWarning)   # no covariance: reported as a reason, not a warning
+            p, cov = curve_fit(fn, lx, yy, p0=start, bounds=(lo, hi), maxfev=maxfev)
     except (RuntimeError, ValueError): return None
     r0 = float(p[3]) if R0 is None else R0
     fit = Fit(float(p[0]), float(np.exp(p[1])), float(p[2]), r0, 0.0)
     fit.rmse = float(np.sqrt(np.mean((fit(x[pos]) - yy) ** 2)))
+    fit.why = _unidentified(fit, lx, p, cov, A_bounds)
     return fit
 
-def fit_runs(runs, x='rollouts', y='reward_mean', **sel) -> Fit | None:
-    "The saturating fit to every evaluation of a group of runs (points pooled over seeds)."
+def fit_runs(runs, x='rollouts', y='reward_mean', p0=None, **sel) -> Fit | None:
+    "The saturating fit to every evaluation of a group of runs (points pooled over seeds); flat if the group did not learn."
     cs = [curve(r, y, x, **sel) for r in runs]
     if not cs: return None
-    return fit_saturating(np.concatenate([c[0] for c in cs]), np.concatenate([c[1] for c in cs]))
+    fit = fit_saturating(np.concatenate([c[0] for c in cs]), np.concatenate([c[1] for c in cs]), p0=p0)
+    if fit is not None and y == 'reward_mean' and not progress(runs, x, **sel).learned:   # the data's own verdict first
+        fit.why = f"flat: the rise is within {Z_LEARNED:g} standard errors"
+    return fit
 
-# %% ../nbs/06a_analysis.ipynb #d7c9f9ba
+# %% ../nbs/06a_analysis.ipynb #f01e98fc
 def _labels(keys) -> list[str]:
     names = [t for t, _ in keys]
     return [t if names.count(t) == 1 else f"{t}:{p}" for t, p in keys]
@@ -210,7 +297,7 @@ def forgetting_matrix(rows, prompt='auto', y='reward_mean') -> tuple[list[str], 
         m.append([ps[-1].get(y) if ps else None for ps in pts])
     return names, _labels(keys), m
 
-# %% ../nbs/06a_analysis.ipynb #058cd549
+# %% ../nbs/06a_analysis.ipynb #4395a0fc
 def phase_targets(config: dict) -> list[tuple[str, str]]:
     "(task, preset) of each phase of a run, from its config."
     if config.get('sequence'): return [tuple(item.strip().split(':')[:2]) for item in config['sequence'].split(',')]
@@ -230,7 +317,7 @@ def plasticity(run: Run, phase: int, steps: float, x='step', prompt='auto', gain
     v = float(np.interp(xs[0] + steps, *_dedup(xs, ys)))
     return v - float(ys[0]) if gain else v
 
-# %% ../nbs/06a_analysis.ipynb #28f04f0e
+# %% ../nbs/06a_analysis.ipynb #40abe7ae
 def phase_final_rewards(run: Run, prompt='auto', y='reward_mean') -> list:
     "Held-out reward on each phase's own task+preset at the end of that phase (None for a phase not finished)."
     ev = [r for r in run.rows if r.get('kind') == 'eval']
@@ -240,7 +327,7 @@ def phase_final_rewards(run: Run, prompt='auto', y='reward_mean') -> list:
         out.append(pts[-1].get(y) if pts else None)
     return out
 
-# %% ../nbs/06a_analysis.ipynb #b802b56d
+# %% ../nbs/06a_analysis.ipynb #f4b9c125
 @dataclass
 class Estimate:
     "A statistic over seeds with its bootstrap percentile interval."
@@ -248,8 +335,9 @@ class Estimate:
     lo: float | None
     hi: float | None
     n_boot: int = 0    # resamples where the statistic was defined
+    note: str = ''     # why there is no value (shown after the dash)
     def __str__(self):
-        if self.value is None: return '—'
+        if self.value is None: return '—' + (f' ({self.note})' if self.note else '')
         same = self.lo is None or _num(self.lo) == _num(self.hi)          # one seed: no interval to show
         return _num(self.value) + ('' if same else f" [{_num(self.lo)}, {_num(self.hi)}]")
     __repr__ = __str__
@@ -271,15 +359,17 @@ def _interval(value, vals, ci) -> Estimate:
 def bootstrap(stat: Callable, *groups, n_boot: int = 1000, ci: float = 0.95, seed: int = 0):
     "`stat(*groups)` with a percentile interval from resampling each group's runs with replacement."
     if not all(len(g) for g in groups): raise ValueError("bootstrap: every group needs at least one run")
-    value, rng, boots = stat(*groups), np.random.default_rng(seed), []
+    value, rng, boots, seen = stat(*groups), np.random.default_rng(seed), [], {}
     if all(len(g) == 1 for g in groups): n_boot, boots = 0, [value] * n_boot   # one run per group: every resample is this one
     for _ in range(n_boot):
-        boots.append(stat(*[[g[i] for i in rng.integers(0, len(g), len(g))] for g in groups]))
+        idx = tuple(tuple(sorted(rng.integers(0, len(g), len(g)).tolist())) for g in groups)
+        if idx not in seen: seen[idx] = stat(*[[g[i] for i in ix] for g, ix in zip(groups, idx)])
+        boots.append(seen[idx])
     if isinstance(value, dict):
         return {k: _interval(value[k], [b[k] if isinstance(b, dict) else None for b in boots], ci) for k in value}
     return _interval(value, boots, ci)
 
-# %% ../nbs/06a_analysis.ipynb #e5af1ca9
+# %% ../nbs/06a_analysis.ipynb #52ff50e8
 def coverage(n_rep: int = 200, seeds: int = 5, n_boot: int = 400, sd_A: float = 0.03, noise: float = 0.05,
              A=.8, c_mid=600., B=1.5, R0=.05, threshold=.5, seed: int = 0) -> dict:
     "Share of synthetic experiments whose 95% bootstrap interval covers the truth (samples-to-threshold and asymptote A)."
@@ -298,7 +388,7 @@ def coverage(n_rep: int = 200, seeds: int = 5, n_boot: int = 400, sd_A: float = 
             hit[k] += est[k].lo is not None and est[k].lo <= t <= est[k].hi
     return {k: v / n_rep for k, v in hit.items()}
 
-# %% ../nbs/06a_analysis.ipynb #886bbab8
+# %% ../nbs/06a_analysis.ipynb #cd28fda4
 def forgetting_estimates(runs, n_boot: int = 1000, ci: float = 0.95, seed: int = 0, **kw) -> tuple[list, list, list]:
     "(phases, columns, M) with M[i][j] an `Estimate` of the mean over seeds (from the first run's phases and columns)."
     mats = [forgetting_matrix(_rows(r), **kw) for r in runs]
@@ -316,7 +406,7 @@ def mean_plasticity(runs, steps: float, **kw) -> float | None:
     vs = [v for v in vs if v is not None]
     return float(np.mean(vs)) if vs else None
 
-# %% ../nbs/06a_analysis.ipynb #f7e97da6
+# %% ../nbs/06a_analysis.ipynb #f361d346
 def default_threshold(groups: dict, **sel) -> float | None:
     "Halfway from the mean starting reward to the lowest peak among the modes that improved; None if none did."
     curves = [group_curve(g, 'reward_mean', 'rollouts', **sel) for g in groups.values()]
@@ -326,50 +416,118 @@ def default_threshold(groups: dict, **sel) -> float | None:
     peaks = [float(c[1].max()) for c in curves if c[1].max() > start]
     return start + (min(peaks) - start) / 2 if peaks else None
 
-def _mode_stat(threshold, **sel):
-    thr = math.inf if threshold is None else threshold
+def choose_threshold(groups: dict, threshold: float | None = None, baseline: str = 'rl', **sel) -> tuple[float | None, str]:
+    "(threshold, rule): 'given'; the baseline's 'peak' if it learned, else 'flat' (None); 'halfway' or 'none' without one."
+    if threshold is not None: return threshold, 'given'
+    if baseline in groups:
+        p = progress(groups[baseline], **sel)
+        return (p.best, 'peak') if p is not None and p.learned else (None, 'flat')
+    t = default_threshold(groups, **sel)
+    return t, 'halfway' if t is not None else 'none'
+
+def _mode_stat(thr: Callable, fit: Fit | None, **sel):
+    "Statistics of one mode's resample `g`; `thr(g)` is its threshold; the fit is redone only if the point fit identifies A."
     def stat(g):
-        fit, ys = fit_runs(g, **sel), group_curve(g, **sel)[1]
-        return {'final_reward': float(ys[-1]) if len(ys) else None,
-                'samples_to_threshold': samples_to_threshold(g, thr, 'samples', **sel),
-                'rollouts_to_threshold': samples_to_threshold(g, thr, 'rollouts', **sel),
-                'kl_at_threshold': kl_at_reward(g, thr, **sel),
-                'A': fit.A if fit else None, 'c_mid': fit.c_mid if fit else None}
+        t = thr(g)
+        t = math.inf if t is None else t
+        ys = group_curve(g, 'reward_mean', 'rollouts', **sel)[1]   # rollouts grow in every mode (gepa's RL samples stay 0)
+        f = fit_runs(g, p0=(fit.A, fit.c_mid, fit.B), **sel) if fit is not None and fit.identified else None
+        return {'start_reward': float(ys[0]) if len(ys) else None, 'best_reward': float(ys.max()) if len(ys) else None,
+                'final_reward': float(ys[-1]) if len(ys) else None,
+                'samples_to_threshold': samples_to_threshold(g, t, 'samples', **sel),
+                'rollouts_to_threshold': samples_to_threshold(g, t, 'rollouts', **sel),
+                'kl_at_threshold': kl_at_reward(g, t, **sel),
+                'A': f.A if f else None, 'c_mid': f.c_mid if f else None}
     return stat
 
-def _ratio_stat(threshold, **sel):
-    return lambda b, g: {'samples_ratio': threshold_ratio(b, g, threshold, 'samples', **sel),
-                         'rollouts_ratio': threshold_ratio(b, g, threshold, 'rollouts', **sel)}
+def _ratio_stat(thr: Callable, **sel):
+    return lambda b, g: {'samples_ratio': threshold_ratio(b, g, thr(b), 'samples', **sel),
+                         'rollouts_ratio': threshold_ratio(b, g, thr(b), 'rollouts', **sel)}
 
 def summarize(runs, threshold: float | None = None, baseline: str = 'rl', n_boot: int = 1000, ci: float = 0.95,
               seed: int = 0, plasticity_steps: float | None = None, **sel) -> list[dict]:
-    "One row per mode: seeds, final reward, RL samples and rollouts to `threshold`, ratios to `baseline`, KL there, fit."
+    "One row per mode: seeds, start/best/final reward, compute to the threshold, ratios to `baseline`, KL there, fit."
     groups = group_by_mode(runs)
-    threshold = default_threshold(groups, **sel) if threshold is None else threshold
+    threshold, rule = choose_threshold(groups, threshold, baseline, **sel)
+    at_peak = lambda b: peak(b, **sel)                       # the baseline's own peak, per resample
+    fixed = lambda b: threshold
     out = []
     for mode, g in groups.items():
-        row = {'mode': mode, 'seeds': len(g), 'threshold': threshold}
-        row.update(bootstrap(_mode_stat(threshold, **sel), g, n_boot=n_boot, ci=ci, seed=seed))
+        fit = fit_runs(g, **sel)
+        row = {'mode': mode, 'seeds': len(g), 'threshold': threshold, 'rule': rule, 'baseline': baseline,
+               'progress': progress(g, **sel)}
+        row.update(bootstrap(_mode_stat(at_peak if rule == 'peak' and mode == baseline else fixed, fit, **sel), g,
+                             n_boot=n_boot, ci=ci, seed=seed))
+        if fit is None or fit.why:
+            why = fit.why if fit is not None else 'no fit: under 3 evaluations after the start'
+            row.update(A=Estimate(None, None, None, note=why), c_mid=Estimate(None, None, None, note=why))
         if threshold is None: row.update({k: None for k in ('samples_to_threshold', 'rollouts_to_threshold', 'kl_at_threshold')})
         elif baseline in groups and mode != baseline:
-            row.update(bootstrap(_ratio_stat(threshold, **sel), groups[baseline], g, n_boot=n_boot, ci=ci, seed=seed))
+            row.update(bootstrap(_ratio_stat(at_peak if rule == 'peak' else fixed, **sel), groups[baseline], g,
+                                 n_boot=n_boot, ci=ci, seed=seed))
         if plasticity_steps is not None:
             row['plasticity'] = bootstrap(lambda g: mean_plasticity(g, plasticity_steps), g, n_boot=n_boot, ci=ci, seed=seed)
         out.append(row)
     return out
 
-SUMMARY_COLUMNS = {'mode': 'mode', 'seeds': 'seeds', 'final_reward': 'final reward',
-                   'samples_to_threshold': 'RL samples to thr', 'rollouts_to_threshold': 'rollouts to thr',
-                   'samples_ratio': '× fewer samples', 'rollouts_ratio': '× fewer rollouts',
-                   'kl_at_threshold': 'KL k3 at thr', 'A': 'asymptote A', 'c_mid': 'C_mid (rollouts)'}
+# %% ../nbs/06a_analysis.ipynb #618435e3
+NAMES = {'rl': 'RL', 'fst': 'FST', 'gepa': 'GEPA'}
+RULES = {'peak': "{B}'s best held-out reward, the paper's definition", 'given': 'given',
+         'halfway': 'halfway from the mean start to the lowest peak among the modes that improved',
+         'flat': '{B} did not learn within this budget', 'none': 'no mode improved'}
+
+def _times(e, what: str) -> str:
+    "'3.1× fewer `what`', with ' (interval 2.5–3.6)' when the resamples differ, from a ratio `Estimate`."
+    if e is None or e.value is None: return f"no ratio of {what}"
+    same = e.lo is None or _num(e.lo) == _num(e.hi)
+    return f"{_num(e.value)}× fewer {what}" + ('' if same else f" (interval {_num(e.lo)}–{_num(e.hi)})")
+
+def headline(table: list[dict]) -> str:
+    "The comparison in words: the paper's ratio at the baseline's peak, or why there is none and how far each mode got."
+    if not table: return ''
+    rule, thr, base = table[0]['rule'], table[0]['threshold'], table[0]['baseline']
+    B, rows = NAMES.get(base, base), {r['mode']: r for r in table}
+    others = [r for m, r in rows.items() if m != base and r['progress'] is not None]
+    if rule == 'flat':
+        p = rows[base]['progress']
+        why = (f"a rise of {_num(p.gain)} that does not exceed {Z_LEARNED:g} standard errors ({Z_LEARNED:g} × {_num(p.se)})"
+               if p.se is not None else 'no rise at all')
+        out = [f"{B} did not learn within this budget: its held-out reward went {p}, {why}, so there is no "
+               "sample-efficiency ratio."]
+        out += [f"{NAMES.get(r['mode'], r['mode'])} went {r['progress']}" + ('.' if r['progress'].learned else
+                ', also within noise.') for r in others]
+        return ' '.join(out)
+    if rule == 'peak':
+        b = rows[base]['samples_to_threshold'].value
+        out = [f"{B}'s best held-out reward: {_num(thr)}, reached after {_num(b)} RL samples."]
+        for r in others:
+            M, s = NAMES.get(r['mode'], r['mode']), r['samples_to_threshold'].value
+            if math.isinf(s): out.append(f"{M} did not reach it within its budget: it went {r['progress']}.")
+            else: out.append(f"{M} reached it after {_num(s)} RL samples: {_times(r.get('samples_ratio'), 'RL samples')}, "
+                             f"{_times(r.get('rollouts_ratio'), 'rollouts')} counting GEPA's metric calls.")
+        return ' '.join(out)
+    return ''   # a given or halfway threshold: the threshold note says it all
+
+SUMMARY_COLUMNS = {'mode': 'mode', 'seeds': 'seeds', 'start_reward': 'start', 'best_reward': 'best',
+                   'final_reward': 'final reward', 'samples_to_threshold': 'RL samples to thr',
+                   'rollouts_to_threshold': 'rollouts to thr', 'samples_ratio': '× fewer samples',
+                   'rollouts_ratio': '× fewer rollouts', 'kl_at_threshold': 'KL k3 at thr', 'A': 'asymptote A',
+                   'c_mid': 'C_mid (rollouts)'}
 OPTIONAL_COLUMNS = {'plasticity': 'plasticity'}   # only where `summarize` was asked for them
 
+def threshold_note(table: list[dict], ci: float = 0.95) -> str:
+    "One line: the threshold and the rule that chose it, and what the brackets are."
+    if not table: return ''
+    thr, rule, base = table[0]['threshold'], table[0]['rule'], table[0]['baseline']
+    why = RULES[rule].format(B=NAMES.get(base, base))
+    return f"Reward threshold {_num(thr) if thr is not None else '—'} ({why}); brackets: {ci:.0%} bootstrap interval over seeds."
+
 def summary_markdown(table: list[dict], ci: float = 0.95) -> str:
-    "A markdown table of `summarize`'s rows (value [interval])."
-    thr = table[0]['threshold'] if table else None
+    "The headline in words, the threshold rule, and a markdown table of `summarize`'s rows (value [interval])."
     names = {**SUMMARY_COLUMNS, **OPTIONAL_COLUMNS}
     cols = [k for k in names if any(k in r for r in table)]
-    head = [f"Reward threshold {_num(thr) if thr is not None else '—'}; brackets: {ci:.0%} bootstrap interval over seeds.", '',
+    words = headline(table)
+    head = ([words, ''] if words else []) + [threshold_note(table, ci), '',
             '| ' + ' | '.join(names[k] for k in cols) + ' |', '|' + '---|' * len(cols)]
     cell = lambda v: '—' if v is None else str(v)
     return '\n'.join(head + ['| ' + ' | '.join(cell(r.get(k)) for k in cols) + ' |' for r in table])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from fst_nb.analysis import (Run, load_runs, synthetic_run, curve, samples_to_threshold, threshold_ratio, kl_at_reward,
                              fit_runs, fit_saturating, saturating, forgetting_matrix, plasticity, bootstrap, summarize,
-                             summary_markdown)
+                             summary_markdown, headline, peak_ratio, progress)
 from fst_nb.core import RunDir
 
 def R(A, c_mid, B, R0):
@@ -114,11 +114,96 @@ def test_summary_without_improvement_has_no_threshold():
     assert all(r['threshold'] is None and r['samples_to_threshold'] is None for r in table)
     assert 'Reward threshold —' in summary_markdown(table)
 
-def test_a_mode_that_never_improves_shows_inf():
-    runs = ([synthetic_run(lambda s: .1, seed=i) for i in range(2)] +
-            [synthetic_run(R(.8, 200, 1.5, .1), mode='fst', seed=i) for i in range(2)])
+def test_a_mode_that_never_reaches_rls_peak_shows_inf():
+    runs = ([synthetic_run(R(.8, 200, 1.5, .1), seed=i) for i in range(2)] +
+            [synthetic_run(lambda s: .1, mode='fst', seed=i) for i in range(2)])
     rl, fst = summarize(runs, n_boot=20)
-    assert rl['samples_to_threshold'].value == math.inf and fst['samples_ratio'].value == math.inf
+    assert rl['rule'] == 'peak' and fst['samples_to_threshold'].value == math.inf and fst['samples_ratio'].value == 0
+    assert 'FST did not reach it within its budget: it went 0.1 → best 0.1' in headline([rl, fst])
+
+def _table_run(ys, mode, step=10, **kw):
+    return synthetic_run(lambda s: ys[s // step], per_cycle=step, cycles=len(ys) - 1, mode=mode, **kw)
+
+def test_paper_ratio_is_rls_samples_to_its_peak_over_fsts_samples_to_that_value():
+    rl = [_table_run([.1, .3, .45, .6, .55], 'rl', step=100)]          # peak .6 after 300 samples
+    fst = [_table_run([.1, .5, .7, .7, .75], 'fst', step=100)]        # .5 at 100, .7 at 200: .6 at 150
+    assert peak_ratio(rl, fst) == pytest.approx(300 / 150)
+    t = summarize(rl + fst, n_boot=100)
+    assert (t[0]['rule'], t[0]['threshold']) == ('peak', .6)
+    assert t[0]['samples_to_threshold'].value == 300 and t[1]['samples_to_threshold'].value == pytest.approx(150)
+    assert t[1]['samples_ratio'].value == pytest.approx(2.0) and t[1]['rollouts_ratio'].value == pytest.approx(2.0)
+    assert headline(t).startswith("RL's best held-out reward: 0.6, reached after 300 RL samples. FST reached it after "
+                                  "150 RL samples: 2× fewer RL samples")
+
+def test_paper_ratio_over_seeds_recomputes_rls_peak_per_resample():
+    rl = [_table_run([0, .2, .4 + .1 * i, .3], 'rl', seed=i) for i in range(3)]     # mean peak .5 at 20
+    fst = [_table_run([0, .6, .6, .6], 'fst', seed=i) for i in range(3)]
+    t = summarize(rl + fst, n_boot=200)
+    assert t[0]['threshold'] == pytest.approx(.5) and t[0]['samples_to_threshold'].value == 20
+    assert t[1]['samples_ratio'].value == pytest.approx(20 / (10 * .5 / .6))
+    # a resample's RL peak is .4, .5 or .6 (never out of reach for RL itself): RL's own interval stays at 20 samples
+    assert t[0]['samples_to_threshold'].lo == t[0]['samples_to_threshold'].hi == 20
+    assert t[1]['samples_ratio'].lo < t[1]['samples_ratio'].value < t[1]['samples_ratio'].hi
+
+QUICK = [0, 1/64, 0, 2/64, 1/64]    # RL in `fst compare quick`: 0.00-0.03 on 32 problems x 2 samples
+
+@pytest.mark.parametrize('seeds', [1, 3])
+def test_flat_rl_and_rising_fst_give_words_no_ratio_no_asymptote(seeds):
+    runs = ([_table_run(QUICK, 'rl', step=128, seed=i, n_problems=32) for i in range(seeds)] +
+            [synthetic_run(R(.6, 150, 1.5, 0.), per_cycle=128, cycles=4, mode='fst', seed=i, n_problems=32, pool=True,
+                           gepa_per_cycle=48, noise=.02) for i in range(seeds)])
+    rl, fst = t = summarize(runs, n_boot=100)
+    assert rl['rule'] == 'flat' and rl['threshold'] is None and not rl['progress'].learned and fst['progress'].learned
+    assert 'samples_ratio' not in fst and fst['samples_to_threshold'] is None
+    assert rl['A'].value is None and rl['c_mid'].value is None and str(rl['A']).startswith('— (flat')
+    md = summary_markdown(t)
+    assert md.startswith('RL did not learn within this budget: its held-out reward went 0 → best 0.0312 (final 0.0156)')
+    assert f"FST went {fst['progress']}." in md and 'fewer' not in md.split('\n')[0]
+    assert 'Reward threshold — (RL did not learn within this budget)' in md
+
+def test_rl_learning_on_one_seed_needs_more_than_two_binomial_standard_errors():
+    up = lambda top, n: [_table_run([0, top / 2, top], 'rl', n_problems=n)]
+    assert not progress(up(.03, 32)).learned                          # SE √(2·.015·.985/32) = .030
+    assert progress(up(.03, 2000)).learned                            # the same rise on 2,000 problems: SE .0038
+    assert progress(up(.4, 32)).learned
+    p = progress(up(.03, 32))
+    assert p.se == pytest.approx(math.sqrt(2 * .015 * .985 / 32)) and (p.start, p.best, p.final) == (0, .03, .03)
+
+def test_seed_spread_counts_when_larger_than_the_binomial_bound():
+    runs = [_table_run([0, .1 * (i == 0), .1 * (i == 0)], 'rl', n_problems=10000, seed=i) for i in range(4)]
+    p = progress(runs)                                                # one seed of four rose by .1: mean .025
+    assert p.se == pytest.approx(np.std([.1, 0, 0, 0], ddof=1) / 2) and not p.learned
+
+@pytest.mark.parametrize('reward,cycles,why', [
+    (lambda s: .3, 10, 'flat'),
+    (R(.8, 600, 1.5, .05), 3, '3 evaluations for 3 parameters'),
+    (R(.9, 5000, 1.5, .05), 30, 'C_mid beyond the last evaluation'),
+    (R(.8, 20, 1.5, .05), 30, 'C_mid before the first evaluation'),
+])
+def test_unidentifiable_fits_say_why(reward, cycles, why):
+    f = fit_runs([synthetic_run(reward, per_cycle=64, cycles=cycles, n_problems=200)], x='samples')
+    assert f.why.startswith(why) and not f.identified
+
+def test_noisy_fit_with_a_huge_interval_is_not_reported():
+    x = np.repeat(np.arange(1, 6) * 64., 1)
+    f = fit_saturating(np.r_[0, x], [.0, .05, .4, .1, .45, .2])       # a zig-zag: no saturating shape
+    assert f is None or not f.identified
+
+def test_identified_fit_on_a_clean_rising_curve():
+    f = fit_runs([synthetic_run(R(.8, 600, 1.5, .05), per_cycle=64, noise=.02, n_problems=200)], x='samples')
+    assert f.identified and abs(f.A - .8) < .1
+
+def test_bootstrap_computes_each_distinct_resample_once_with_the_same_interval():
+    runs = [synthetic_run(R(.8 + .02 * i, 600, 1.5, .05), noise=.05, seed=i) for i in range(3)]
+    stat = lambda g: samples_to_threshold(g, .4)
+    calls = []
+    est = bootstrap(lambda g: calls.append(1) or stat(g), runs, n_boot=500, seed=3)
+    rng = np.random.default_rng(3)
+    rng.integers(0, 1, 0)                                             # nothing drawn before the resamples
+    rng = np.random.default_rng(3)
+    brute = [stat([runs[i] for i in sorted(rng.integers(0, 3, 3).tolist())]) for _ in range(500)]
+    lo, hi = np.quantile(brute, [.025, .975], method='inverted_cdf')
+    assert (est.lo, est.hi) == (lo, hi) and len(calls) <= 11
 
 def test_forgetting_and_plasticity_over_seeds():
     from fst_nb.analysis import forgetting_estimates, mean_plasticity
@@ -144,3 +229,12 @@ def test_phase_final_rewards_on_a_return_to_the_first_rule_set():
     run = Run('abA', rows, {'mode': 'fst', 'sequence': 'star_rules:A:4,star_rules:B:4,star_rules:A:4'})
     assert phase_final_rewards(run) == [.8, .9, .7]
     assert forgetting_matrix(rows)[2] == [[.8, .1], [.3, .9], [.7, .4]]
+
+def test_gepa_progress_is_read_on_the_rollouts_axis():
+    runs = ([_table_run([0, .01, .02], 'rl', n_problems=32)] + [_table_run([0, .3, .5], 'fst', n_problems=32)] +
+            [synthetic_run(lambda s: 0, mode='gepa', per_cycle=0, gepa_per_cycle=16, cycles=2, n_problems=32)])
+    for r in runs[2].rows: r['reward_mean'] = .2 * r['cycle']          # gepa: 0 → .4 with RL samples at 0 throughout
+    rl, fst, gepa = t = summarize(runs, n_boot=0)
+    assert rl['rule'] == 'flat' and (gepa['progress'].start, gepa['progress'].best) == (0, .4)
+    assert gepa['start_reward'].value == 0 and gepa['final_reward'].value == .4
+    assert 'GEPA went 0 → best 0.4 (final 0.4).' in headline(t)
