@@ -63,7 +63,7 @@ class Evaluator:
 
     def __repr__(self): return f"Evaluator({getattr(self.task, 'name', '?')}, n={self.n}, {self.calls} calls in {self.generate_calls} generate calls)"
 
-# %% ../nbs/05b_gepa.ipynb #0a70bd3d
+# %% ../nbs/05b_gepa.ipynb #8ee5fbf3
 @dataclass
 class GepaConfig(Config):
     "Settings of a GEPA round."
@@ -79,7 +79,7 @@ class GepaConfig(Config):
     max_seconds: float = span(0.0, 0)               # stop after this wall time (0: no limit)
     perfect_score: float = span(1.0, 0)             # a score counted as perfect
     skip_perfect: bool = choice(True, True, False)  # no reflection when the parent is perfect on its minibatch
-    acceptance: str = choice('confirm', 'strict', 'confirm') # 'strict': child's minibatch sum > parent's; 'confirm': a tie is re-tested on more examples
+    acceptance: str = choice('confirm', 'strict', 'confirm') # 'strict': child's minibatch sum > parent's; 'confirm': ties re-tested
     confirm_size: int = span(3, 1)                  # Pareto examples that settle a tie under acceptance='confirm'
     stop_at_perfect: bool = choice(True, True, False) # stop once a candidate is perfect on the whole Pareto set
     merge: bool = choice(False, False, True)        # try merging two frontier candidates after new acceptances
