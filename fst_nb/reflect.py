@@ -11,10 +11,10 @@ from .core import ConfigError
 from .pool import candidate_context
 
 # %% auto #0
-__all__ = ['FENCE', 'REFLECTION_PROMPT', 'REFLECTION_LMS', 'user_text', 'reflection_records', 'reflection_prompt', 'parse_reply',
-           'Reply', 'ReflectionLM', 'CallableLM', 'ScriptedLM', 'LiteLLM', 'SelfLM', 'split_sentences', 'template',
-           'is_instruction', 'read_reflection_prompt', 'rank_instructions', 'revise', 'feedback_reply', 'FeedbackLM',
-           'check_reflection_lm', 'make_reflector']
+__all__ = ['FENCE', 'REFLECTION_PROMPT', 'NO_CHANGE', 'REFLECTION_LMS', 'user_text', 'reflection_records', 'reflection_prompt',
+           'parse_reply', 'Reply', 'ReflectionLM', 'CallableLM', 'ScriptedLM', 'LiteLLM', 'SelfLM', 'split_sentences',
+           'template', 'is_instruction', 'read_reflection_prompt', 'rank_instructions', 'revise', 'feedback_reply',
+           'FeedbackLM', 'check_reflection_lm', 'make_reflector']
 
 # %% ../nbs/05a_reflect.ipynb #48a2fa69
 def user_text(messages: list) -> str:
@@ -55,7 +55,8 @@ def reflection_prompt(component: str, text: str, records: list[dict]) -> str:
                      for i, r in enumerate(records, 1))
     return REFLECTION_PROMPT.format(component=component, text=text, n=len(records), examples=ex, fence=FENCE)
 
-# %% ../nbs/05a_reflect.ipynb #d453e371
+# %% ../nbs/05a_reflect.ipynb #680054a5
+NO_CHANGE = 'new text identical to the current one'
 _BLOCK = re.compile(r"```[ \t]*[\w+-]*[ \t]*\n(.*?)\n?[ \t]*```", re.S)
 
 def parse_reply(reply: str, old: str, max_chars: int = 4000) -> tuple:
@@ -71,7 +72,7 @@ def parse_reply(reply: str, old: str, max_chars: int = 4000) -> tuple:
     new, critique = b.group(1).strip(), (reply[:b.start()] + reply[b.end():]).strip()
     if not new: return None, critique, 'empty new text'
     if len(new) > max_chars: return None, critique, f'new text too long ({len(new)} > {max_chars} chars)'
-    if new == old.strip(): return None, critique, 'new text identical to the current one'
+    if new == old.strip(): return None, critique, NO_CHANGE
     return new, critique, 'ok'
 
 # %% ../nbs/05a_reflect.ipynb #1e7b1b32
@@ -272,7 +273,7 @@ def rank_instructions(records: list, perfect: float = 1.0) -> list[tuple]:
         if template(s) not in seen: seen.add(template(s)); out.append((s, count[s]))
     return out
 
-# %% ../nbs/05a_reflect.ipynb #8dfb6ec7
+# %% ../nbs/05a_reflect.ipynb #590977b2
 def revise(text: str, instructions: list) -> tuple:
     "(new text, [change]): `text` with conflicting sentences replaced by `instructions` and new ones appended."
     new, changes = text or '', []
@@ -289,14 +290,15 @@ def feedback_reply(prompt: str, max_new: int = 8, perfect: float = 1.0) -> str:
     text, recs = read_reflection_prompt(prompt)
     if text is None: return 'The prompt holds no current text in a fenced block; nothing to revise.'
     failed = [r for r in recs if r['score'] is None or r['score'] < perfect]
-    if not failed: return f'None of the {len(recs)} attempts failed; the text stays as it is.'
+    def reply(critique, new): return critique.replace(FENCE, "'''") + f'\n{FENCE}\n{new}\n{FENCE}'
+    if not failed: return reply(f'None of the {len(recs)} attempts failed; no change.', text)
     head, k = f'{len(failed)} of {len(recs)} attempts failed', len({r['input'] for r in failed})
     ins = rank_instructions(recs, perfect)[:max_new]
-    if not ins: return f'{head}, but no instruction in their feedback recurs; no change.'
+    if not ins: return reply(f'{head}, but no instruction in their feedback recurs; no change.', text)
     new, changes = revise(text, ins)
     head += '. Instructions the feedback repeats: ' + '; '.join(f'"{s}" ({n} of {k} failed inputs)' for s, n in ins) + '.'
-    if not changes: return head.replace(FENCE, "'''") + ' The text already states all of them; no change.'
-    return f"{head} Changes: {'; '.join(changes)}.".replace(FENCE, "'''") + f'\n{FENCE}\n{new}\n{FENCE}'
+    if not changes: return reply(head + ' The text already states all of them; no change.', text)
+    return reply(f"{head} Changes: {'; '.join(changes)}.", new)
 
 class FeedbackLM(ReflectionLM):
     "A reflection 'LM' with no model: rewrites the text with the instructions that recur in failed attempts' feedback."

@@ -622,8 +622,8 @@ class FrontierView(View):
 
     def __repr__(self): return f"FrontierView({run_label(self.run)})"
 
-# %% ../nbs/07_views.ipynb #fea6a488
-_DECIDED = ('accepted', 'rejected', 'malformed', 'skipped')
+# %% ../nbs/07_views.ipynb #547e2c8a
+_DECIDED = ('accepted', 'rejected', 'no_change', 'malformed', 'error', 'skipped')
 
 def _cost(r):
     return {k: r[k] for k in ('metric_calls', 'tokens_in', 'tokens_out', 'reflection_tokens', 'cost', 'cost_usd', 'seconds')

@@ -64,12 +64,13 @@ def test_malformed_replies_are_logged_and_round_goes_on(tmp_path):
     crit = g.rundir.read('critiques.jsonl')
     reasons = [r['reason'] for r in crit[:7]]
     assert reasons[:6] == ['empty reply', 'no ``` block with a new text', 'empty new text',
-                           'new text identical to the current one', 'new text too long (99 > 50 chars)',
+                           'the reflection LM kept the text', 'new text too long (99 > 50 chars)',
                            'reflection LM error: ZeroDivisionError: division by zero']
-    assert [r['status'] for r in crit[:7]] == ['malformed'] * 5 + ['error', 'ok']
+    assert [r['status'] for r in crit[:7]] == ['malformed'] * 3 + ['no_change', 'malformed', 'error', 'accepted']
     assert res.accepted >= 1                                     # the one good reply still made progress
     pool_rows = g.rundir.read('pool.jsonl')
-    assert sum(r['event'] == 'malformed' for r in pool_rows) >= 6
+    assert [r['event'] for r in pool_rows if r['event'] in ('malformed', 'no_change', 'error')][:6] == [
+        'malformed'] * 3 + ['no_change', 'malformed', 'error']
 
 def test_records_schema(tmp_path):
     g, task, be = _gepa(tmp_path, reader, budget=300, merge=True)
@@ -202,7 +203,7 @@ def test_feedback_lm_evolves_the_prompt(tmp_path):
     assert WRAP.format('<answer>...</answer>') in best and END.format('!') in best
     assert 'Continue from' not in best and 'stops at' not in best                 # content errors never recur
     crit = g.rundir.read('critiques.jsonl')
-    assert all(r['lm'] == 'feedback' for r in crit) and any(r['status'] == 'ok' for r in crit)
+    assert all(r['lm'] == 'feedback' for r in crit) and any(r['status'] == 'accepted' for r in crit)
 
 def test_gepa_optimize_with_feedback_lm():
     "The gepa package's own loop, its own reflection prompt, our adapter and FeedbackLM as its reflection LM."

@@ -30,7 +30,7 @@ def test_litellm_retries_and_tracks_usage(monkeypatch):
 import re
 from hypothesis import given, settings, strategies as hs
 from fst_nb.core import ConfigError
-from fst_nb.reflect import (FeedbackLM, check_reflection_lm, make_reflector, parse_reply, rank_instructions,
+from fst_nb.reflect import (NO_CHANGE, FeedbackLM, check_reflection_lm, make_reflector, parse_reply, rank_instructions,
                             read_reflection_prompt, reflection_prompt, split_sentences)
 
 def rec(inp, out, score, fb): return {'Inputs': inp, 'Generated Outputs': out, 'Feedback': f'Score {score:.2f}. {fb}'.strip()}
@@ -83,18 +83,20 @@ def test_feedback_lm_math_and_a_conflicting_parent():
     assert why == 'ok' and new == "Solve the problem. Write the final answer as 'Answer: ...'. End the answer with '.'."
     assert 'Compute the product first' not in new          # imperative but given for one input only
 
-def test_feedback_lm_replies_that_parse_reply_rejects_cleanly():
-    lm, ok = FeedbackLM(), rec('x', 'y', 1, 'Correct.')
-    cases = {'no failed record': reflection_prompt('system_prompt', PARENT, [ok, ok]),
-             'no instruction': reflection_prompt('system_prompt', PARENT, [rec('a', 'b', 0, 'The answer is wrong.'),
-                                                                          rec('c', 'd', 0, 'It does not parse.')]),
-             'already stated': reflection_prompt('system_prompt', f'{SEP} {NODE} {END} {WRAP}', STAR),
-             'no records': reflection_prompt('system_prompt', PARENT, []),
-             'not a reflection prompt': 'hello', 'empty': ''}
-    for name, prompt in cases.items():
+def test_feedback_lm_says_no_change_with_the_current_text():
+    "Nothing to change: the reply repeats the current text in a block (NO_CHANGE, not malformed); no text: no block."
+    lm, ok, stated = FeedbackLM(), rec('x', 'y', 1, 'Correct.'), f'{SEP} {NODE} {END} {WRAP}'
+    cases = {'no failed record': (PARENT, [ok, ok]),
+             'no instruction': (PARENT, [rec('a', 'b', 0, 'The answer is wrong.'), rec('c', 'd', 0, 'It does not parse.')]),
+             'already stated': (stated, STAR), 'no records': (PARENT, [])}
+    for name, (text, recs) in cases.items():
+        r = lm.complete([reflection_prompt('system_prompt', text, recs)])[0]
+        assert r.error is None and r.text.rstrip().endswith(f'```\n{text}\n```'), (name, r.text)
+        new, critique, why = parse_reply(r.text, text)
+        assert (new, why) == (None, NO_CHANGE) and critique.endswith('no change.'), (name, r.text)
+    for name, prompt in {'not a reflection prompt': 'hello', 'empty': ''}.items():
         r = lm.complete([prompt])[0]
-        assert r.error is None, name
-        assert parse_reply(r.text, PARENT)[2] == 'no ``` block with a new text', (name, r.text)
+        assert r.error is None and parse_reply(r.text, PARENT)[2] == 'no ``` block with a new text', name
 
 def test_feedback_lm_reads_the_gepa_package_prompt():
     "gepa's own reflection prompt (records as markdown in a fenced block) gives the same new text, parsed by gepa's extractor."
