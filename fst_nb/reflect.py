@@ -255,7 +255,7 @@ def read_reflection_prompt(prompt: str) -> tuple:
         out.append({'input': inp.strip(), 'score': score, 'feedback': fb.strip()})
     return text, out
 
-# %% ../nbs/05a_reflect.ipynb #849f447f
+# %% ../nbs/05a_reflect.ipynb #205b4e15
 def rank_instructions(records: list, perfect: float = 1.0) -> list[tuple]:
     "[(instruction, failed inputs giving it)], most frequent first, from the failed records of `read_reflection_prompt`."
     failed = [r for r in records if r['score'] is None or r['score'] < perfect]
@@ -266,14 +266,19 @@ def rank_instructions(records: list, perfect: float = 1.0) -> list[tuple]:
         for s in sents: count[s] = count.get(s, 0) + 1
     for r in failed:
         for s in split_sentences(r['feedback']): first.setdefault(s, len(first))
-    need = min(2, len(by_input))
-    keep = [s for s, n in count.items() if n >= need and (need > 1 or not re.search(r'\d', _QUOTED.sub('', s)))]
+    need, literals = min(2, len(by_input)), {}
+    for s in count: literals.setdefault(template(s), set()).add(s)
+    def kept(s):
+        plain = not re.search(r'\d', _QUOTED.sub('', s))                 # no digits outside its quoted literals
+        if count[s] >= need and (need > 1 or plain): return True
+        return plain and bool(_QUOTED.search(s)) and len(literals[template(s)]) == 1   # a rule sentence, uncontested
+    keep = [s for s in count if kept(s)]
     out, seen = [], set()
     for s in sorted(keep, key=lambda s: (-count[s], first[s])):
         if template(s) not in seen: seen.add(template(s)); out.append((s, count[s]))
     return out
 
-# %% ../nbs/05a_reflect.ipynb #590977b2
+# %% ../nbs/05a_reflect.ipynb #57752808
 def revise(text: str, instructions: list) -> tuple:
     "(new text, [change]): `text` with conflicting sentences replaced by `instructions` and new ones appended."
     new, changes = text or '', []
@@ -294,14 +299,14 @@ def feedback_reply(prompt: str, max_new: int = 8, perfect: float = 1.0) -> str:
     if not failed: return reply(f'None of the {len(recs)} attempts failed; no change.', text)
     head, k = f'{len(failed)} of {len(recs)} attempts failed', len({r['input'] for r in failed})
     ins = rank_instructions(recs, perfect)[:max_new]
-    if not ins: return reply(f'{head}, but no instruction in their feedback recurs; no change.', text)
+    if not ins: return reply(f'{head}, but no instruction in their feedback recurs or states a rule; no change.', text)
     new, changes = revise(text, ins)
-    head += '. Instructions the feedback repeats: ' + '; '.join(f'"{s}" ({n} of {k} failed inputs)' for s, n in ins) + '.'
+    head += '. Instructions in the feedback: ' + '; '.join(f'"{s}" ({n} of {k} failed inputs)' for s, n in ins) + '.'
     if not changes: return reply(head + ' The text already states all of them; no change.', text)
     return reply(f"{head} Changes: {'; '.join(changes)}.", new)
 
 class FeedbackLM(ReflectionLM):
-    "A reflection 'LM' with no model: rewrites the text with the instructions that recur in failed attempts' feedback."
+    "A reflection 'LM' with no model: rewrites the text with the rules and recurring instructions of failed attempts' feedback."
     name = 'feedback'
     def __init__(self, max_new: int = 8, perfect: float = 1.0):
         super().__init__(); self.max_new, self.perfect = max_new, perfect
