@@ -134,3 +134,58 @@ def test_reflection_lm_is_checked_up_front():
     assert FSTConfig(reflection_lm='feedback').reflection_lm == 'feedback'
     assert check_reflection_lm('openai/gpt-4.1-mini') == 'openai/gpt-4.1-mini'
     assert isinstance(make_reflector('feedback'), FeedbackLM)
+
+# ---- a rule broken in only some failures still reaches the prompt (issue 19.2); advice about one example does not
+
+from fst_nb.rules import DIMENSIONS, PRESETS, RuleSet, instruction, render, rules_verdict
+
+def test_every_rule_sentence_is_kept_from_one_failed_input():
+    "Each verifier template sentence (all 4 dimensions, every value) ranks from a single failed input of three."
+    for d, vs in DIMENSIONS.items():
+        for v in vs:
+            s = instruction(d, v)
+            recs = [{'input': 'a', 'score': 0.0, 'feedback': f'The answer breaks 1 house rule. {s}'},
+                    {'input': 'b', 'score': 0.0, 'feedback': 'The path 3 5 is not the path from 3 to 8; it is 3 9 8.'},
+                    {'input': 'c', 'score': 0.0, 'feedback': 'The path starts at 4 but must start at the source 3.'}]
+            assert rank_instructions(recs) == [(s, 1)], (d, v)
+
+def test_real_verifier_prefix_broken_once_reaches_the_prompt():
+    "Preset B, separator and wrapper stated; of three failed inputs only one writes 'node N': the prefix rule is added."
+    from fst_nb.tasks import get_task
+    task, rs = get_task('star_rules', preset='B', graphs='easy'), PRESETS['B']
+    exs = task.examples('train', n=3)
+    def wrong(ex):   # the other arm of a two-armed 'easy' graph
+        ends = [b if a == ex['source'] else a for a, b in (map(int, e.split(',')) for e in ex['graph'].split()) if ex['source'] in (a, b)]
+        return [ex['source'], next(x for x in ends if x != ex['goal'])]
+    node = RuleSet(rs.sep, rs.wrap, 'node')
+    outs = [render(wrong(exs[0]), node), render(wrong(exs[1]), rs), render(wrong(exs[2]), rs)]   # one breaks the prefix
+    recs = []
+    for ex, out in zip(exs, outs):
+        v = rules_verdict(out, ex, rs)
+        recs.append(rec(task.prompt(ex), out, v.score, v.feedback))
+    assert [r['Feedback'].count("Write each node as") for r in recs] == [1, 0, 0]
+    parent = f"Solve the problem. {instruction('sep', rs.sep)} {instruction('wrap', rs.wrap)}"
+    new, critique, why = parse_reply(FeedbackLM()(reflection_prompt('system_prompt', parent, recs)), parent)
+    assert why == 'ok' and new == f"{parent} {instruction('prefix', 'bare')}", (why, critique)
+    assert '(1 of 3 failed inputs)' in critique
+    assert not re.search(r'\d', new.replace("'7'", ''))              # no node numbers from the content feedback
+
+def test_one_off_advice_and_changing_literals_stay_out():
+    "Content advice from one input (numbers, or no literal) and a template whose literal changes with the input are not rules."
+    recs = [{'input': 'a', 'score': 0.0, 'feedback': "Write the final answer as '42'. Compute the product first."},
+            {'input': 'b', 'score': 0.0, 'feedback': "Write the final answer as '39'. Go from 3 to 5 instead."},
+            {'input': 'c', 'score': 0.0, 'feedback': "Use 'node 7' for node 12."}]
+    assert rank_instructions(recs) == []
+    recs[2]['feedback'] = "Write the final answer as '39'."                      # the same literal recurring is a rule again
+    assert rank_instructions(recs) == [("Write the final answer as '39'.", 2)]
+
+def test_gepa_states_a_rule_the_policy_mostly_follows_by_itself():
+    """bench/reflect_recurrence.py's scripted policy writes the hidden prefix right 90% of the time unprompted: within 8 real
+    GEPA rounds the best prompt states all three rules in most runs (before the change: 5 of 12 runs)."""
+    import importlib.util, pathlib
+    path = pathlib.Path(__file__).parents[1] / 'bench' / 'reflect_recurrence.py'
+    spec = importlib.util.spec_from_file_location('reflect_recurrence', path)
+    bench = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)
+    runs = [bench.run(PRESETS['B'], s, rounds=8, bias=0.9, bias_dims=['prefix']) for s in range(12)]
+    assert sum(r['done'] for r in runs) >= 10, [r['rounds'] for r in runs]
+    assert all(r['first'].get('sep') == 1 and r['first'].get('wrap') == 1 for r in runs)   # the others come at once
