@@ -21,7 +21,7 @@ from . import dist
 # %% auto #0
 __all__ = ['SEED_PROMPT', 'WARM_MODELS', 'RECORDS', 'Phase', 'FSTConfig', 'resolve_model', 'FSTRun', 'eval_seed', 'pass_at_1']
 
-# %% ../nbs/06_fst.ipynb #7e0f79fe
+# %% ../nbs/06_fst.ipynb #9b24a588
 SEED_PROMPT = "Solve the problem. Think step by step, then give the final answer in \\boxed{}."
 
 @dataclass
@@ -39,6 +39,7 @@ class FSTConfig(Config):
     preset: str = 'tiny'              # the task's preset
     sequence: str = ''                # continual run 'task:preset:steps,...' (overrides task/preset/cycles)
     model: str = 'tiny'               # built-in name ('tiny', 'small', 'tiny-star', 'tiny-star-easy'), local folder or hub name
+    warm_seed: int = span(0, 0)       # a warm-started built-in (WARM_MODELS): the seed of its warm start (another draw of one recipe)
     backend: str = 'hf'               # rollout backend: 'auto', 'hf', 'vllm', 'unsloth', 'server'
     server_url: str = ''              # backend 'server': URL of a vLLM server started by `python -m fst_nb.serve` (http://HOST:PORT/v1)
     server_dir: str = ''              # backend 'server': folder the server reads weight snapshots from ('' : a temp dir, local servers)
@@ -86,6 +87,9 @@ class FSTConfig(Config):
             raise ConfigError(f"FSTConfig.pool_k={self.pool_k} must be <= G={self.G}: each kept prompt needs at least one "
                               "rollout per problem")
         for ph in self.phases(): _check_task(ph.task)
+        if self.warm_seed and self.model not in WARM_MODELS:
+            raise ConfigError(f"FSTConfig.warm_seed={self.warm_seed} applies to warm-started built-ins only ({', '.join(WARM_MODELS)}); "
+                              f"model={self.model!r} is not one")
         check_reflection_lm(self.reflection_lm)
 
     def phases(self) -> list[Phase]:
@@ -104,17 +108,17 @@ def _check_task(name):
     if name not in list_tasks():
         raise ConfigError(f"task {name!r} is not registered; valid tasks: {', '.join(list_tasks())}")
 
-# %% ../nbs/06_fst.ipynb #270867f8
+# %% ../nbs/06_fst.ipynb #99f221fd
 WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
                'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1000, batch=32, lr=3e-3, bf16=True)}
 
-def resolve_model(name: str) -> str:
+def resolve_model(name: str, seed: int = 0) -> str:
     "A name `load_policy` understands: warm-started built-ins (see WARM_MODELS) are trained (with progress lines) and cached on first use."
     if name not in WARM_MODELS: return name
     from fst_nb.warmstart import WarmStart, warm_start
-    return str(warm_start(WarmStart(**WARM_MODELS[name]), verbose=True))
+    return str(warm_start(WarmStart(**{**WARM_MODELS[name], 'seed': seed}), verbose=True))
 
-# %% ../nbs/06_fst.ipynb #cbd14816
+# %% ../nbs/06_fst.ipynb #b4c053ec
 class FSTRun:
     "A Fast-Slow Training run: step through it with gepa_round / rl_step / evaluate / cycle, or call train()."
     def __init__(self, cfg: FSTConfig, run_dir: RunDir):
@@ -125,7 +129,7 @@ class FSTRun:
         lora = LoraSpec(r=cfg.lora_r, alpha=2 * cfg.lora_r) if cfg.lora_r else None
         used, _ = resolve_backend(cfg.backend, lora=lora is not None, server_url=cfg.server_url)   # before loading: a named backend that can't run raises
         gpu = {'gpu_memory_utilization': cfg.gpu_memory_utilization}
-        self.policy = load_policy(resolve_model(cfg.model), backend='unsloth' if used == 'unsloth' else 'hf', lora=lora,
+        self.policy = load_policy(resolve_model(cfg.model, cfg.warm_seed), backend='unsloth' if used == 'unsloth' else 'hf', lora=lora,
                                   dtype=cfg.dtype, device=cfg.device, **(gpu if used == 'unsloth' else {}))
         server = {'base_url': cfg.server_url, 'shared_dir': cfg.server_dir or None}
         self.backend = make_backend(cfg.backend, self.policy, **{'vllm': gpu, 'server': server}.get(used, {}))
