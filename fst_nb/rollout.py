@@ -10,10 +10,11 @@ import torch
 from .core import Config, ConfigError, span
 
 # %% auto #0
-__all__ = ['DOCTOR_PACKAGES', 'Sampling', 'Rollouts', 'Backend', 'register_backend', 'backend_names', 'backend_problem',
-           'resolve_backend', 'auto_backend', 'make_backend', 'doctor', 'sample_tokens', 'sampling_log_softmax',
-           'sampling_logprobs', 'chat_prompt_ids', 'left_pad', 'HFBackend', 'sequence_logprobs', 'ScriptedBackend',
-           'rollouts_from_vllm', 'unsloth_engine', 'UnslothBackend', 'spread_contexts', 'Group', 'rollout_groups']
+__all__ = ['DOCTOR_PACKAGES', 'LOGP_CHUNK', 'Sampling', 'Rollouts', 'Backend', 'register_backend', 'backend_names',
+           'backend_problem', 'resolve_backend', 'auto_backend', 'make_backend', 'doctor', 'sample_tokens',
+           'sampling_log_softmax', 'token_logp_entropy', 'sampling_logprobs', 'chat_prompt_ids', 'left_pad',
+           'HFBackend', 'sequence_logprobs', 'ScriptedBackend', 'rollouts_from_vllm', 'unsloth_engine',
+           'UnslothBackend', 'spread_contexts', 'Group', 'rollout_groups']
 
 # %% ../nbs/03_rollout.ipynb #d970a883
 @dataclass
@@ -185,7 +186,7 @@ def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_p: float =
     u = torch.rand(len(cdf), 1, dtype=cdf.dtype, device=cdf.device) * cdf[:, -1:]   # [B, 1]
     return torch.searchsorted(cdf, u, right=True)[:, 0].clamp_(max=cdf.shape[-1] - 1)
 
-# %% ../nbs/03_rollout.ipynb #d20ce705
+# %% ../nbs/03_rollout.ipynb #54aa94e3
 def sampling_log_softmax(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
                          keep: torch.Tensor | None = None) -> torch.Tensor:
     "Log-probs [..., V] of the sampling distribution: softmax(logits / T) over the top-p nucleus (plus token ids `keep` [...])."
@@ -198,11 +199,55 @@ def sampling_log_softmax(logits: torch.Tensor, temperature: float = 1.0, top_p: 
         z = z.masked_fill(drop, float('-inf'))
     return z.log_softmax(-1)
 
-def sampling_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0) -> torch.Tensor:
-    "Log-prob of `tokens` [...] under the sampling distribution of `logits` [..., V] (the one definition ρ uses); [...]."
-    return sampling_log_softmax(logits, temperature, top_p, keep=tokens).gather(-1, tokens[..., None])[..., 0]
+# %% ../nbs/03_rollout.ipynb #02bd1a58
+LOGP_CHUNK = 2**24   # logit elements per chunk of a log-prob pass: 64 MB as float32, ~110 positions of a 151,936 vocabulary
 
-# %% ../nbs/03_rollout.ipynb #ce72686b
+def _chunks(B: int, T: int, V: int, chunk: int) -> list[tuple]:
+    "Index tuples cutting [B, T] positions into pieces of at most `chunk` logit elements (whole rows when they fit)."
+    if not B or not T: return []
+    per = max(1, chunk // V)                                                # positions per piece
+    if per >= T: r = per // T; return [(slice(i, i + r),) for i in range(0, B, r)]
+    return [(b, slice(j, j + per)) for b in range(B) for j in range(0, T, per)]
+
+class _ChunkedLogp(torch.autograd.Function):
+    "`sampling_logprobs` and entropy of tokens [B, T] from logits [B, T, V], chunk by chunk; the backward recomputes each chunk."
+    @staticmethod
+    def forward(ctx, logits, tokens, temperature, top_p, chunk):
+        ctx.save_for_backward(logits, tokens); ctx.args = (temperature, top_p, chunk)
+        lp = torch.empty(tokens.shape, device=logits.device); ent = torch.empty_like(lp)        # [B, T] each
+        for ix in _chunks(*logits.shape, chunk):
+            lsm = sampling_log_softmax(logits[ix], temperature, top_p, keep=tokens[ix])     # [n, V] float32, one chunk
+            lp[ix] = lsm.gather(-1, tokens[ix][..., None])[..., 0]
+            ent[ix] = -(lsm.exp() * lsm.clamp(min=-1e30)).sum(-1)                        # -inf outside top-p: 0 · big = 0
+        ctx.mark_non_differentiable(ent)
+        return lp, ent
+
+    @staticmethod
+    def backward(ctx, g, _):
+        logits, tokens = ctx.saved_tensors
+        temperature, top_p, chunk = ctx.args
+        grad = torch.empty_like(logits)                                                  # [B, T, V] in the logits' dtype
+        for ix in _chunks(*logits.shape, chunk):
+            d = -sampling_log_softmax(logits[ix], temperature, top_p, keep=tokens[ix]).exp()   # [n, V] −p (0 outside the nucleus)
+            d.scatter_add_(-1, tokens[ix][..., None], torch.ones_like(d[..., :1]))          # onehot − p
+            grad[ix] = d * (g[ix][..., None] / temperature)
+        return grad, None, None, None, None
+
+def token_logp_entropy(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
+                       chunk: int | None = None):
+    "(`sampling_logprobs`, entropy) of `tokens` [...] from `logits` [..., V], `chunk` logit elements at a time (None: LOGP_CHUNK)."
+    x, t = logits, tokens
+    while t.dim() < 2: x, t = x[None], t[None]
+    if t.dim() > 2: x, t = x.reshape(-1, *x.shape[-2:]), t.reshape(-1, t.shape[-1])
+    lp, ent = _ChunkedLogp.apply(x, t, temperature, top_p, chunk or LOGP_CHUNK)
+    return lp.reshape(tokens.shape), ent.reshape(tokens.shape)
+
+def sampling_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
+                      chunk: int | None = None) -> torch.Tensor:
+    "Log-prob of `tokens` [...] under the sampling distribution of `logits` [..., V] (the one definition ρ uses); [...]."
+    return token_logp_entropy(logits, tokens, temperature, top_p, chunk)[0]
+
+# %% ../nbs/03_rollout.ipynb #432a24bd
 def chat_prompt_ids(tokenizer, conv: list[dict]) -> list[int]:
     "Token ids of a conversation rendered with the chat template, ending with the assistant header."
     text = tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=True)
@@ -217,7 +262,7 @@ def left_pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
         if s: ids[i, L - len(s):], mask[i, L - len(s):] = torch.tensor(s), 1
     return ids, mask
 
-# %% ../nbs/03_rollout.ipynb #a5206773
+# %% ../nbs/03_rollout.ipynb #4a2bdc0a
 def _cut(row: list[int], eos: int) -> tuple[list[int], str]:
     "Completion tokens up to and including the first eos, and the finish reason."
     if eos in row: return row[:row.index(eos) + 1], 'stop'
@@ -276,15 +321,15 @@ class HFBackend(Backend):
         texts = self.tok.batch_decode(comp, skip_special_tokens=True)
         return Rollouts(index, rows, comp, lps, texts, fins, self.version)
 
-# %% ../nbs/03_rollout.ipynb #21d05437
+# %% ../nbs/03_rollout.ipynb #46754060
 def sequence_logprobs(model, prompt_ids: list[int], completion_ids: list[int], temperature: float = 1.0,
                       top_p: float = 1.0) -> torch.Tensor:
     "`sampling_logprobs` of `completion_ids` after `prompt_ids` by one teacher-forced forward pass ([T])."
     ids = torch.tensor([prompt_ids + completion_ids], device=next(model.parameters()).device)  # [1, P+T]
-    logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1:-1]                           # [T, V]
+    logits = model(input_ids=ids, logits_to_keep=len(completion_ids) + 1).logits[0, :-1]        # [T, V] (no prompt logits)
     return sampling_logprobs(logits, ids[0, len(prompt_ids):], temperature, top_p)            # [T]
 
-# %% ../nbs/03_rollout.ipynb #51dc04e3
+# %% ../nbs/03_rollout.ipynb #63d56394
 class ScriptedBackend(HFBackend):
     "Completions `reply(conversation) -> text` (then eos), with the policy's real behaviour log-probs; deterministic rollouts."
     def __init__(self, policy, reply, **kw):
@@ -303,7 +348,7 @@ class ScriptedBackend(HFBackend):
                 r.texts.append(text); r.finish_reasons.append('stop')
         return r
 
-# %% ../nbs/03_rollout.ipynb #4840a5e0
+# %% ../nbs/03_rollout.ipynb #392d4395
 def rollouts_from_vllm(outputs, version: int = 0) -> Rollouts:
     "Convert vLLM `RequestOutput`s (one per conversation, each with `n` samples and `logprobs=0`) into Rollouts."
     r = Rollouts([], [], [], [], [], [], version)
@@ -361,7 +406,7 @@ class UnslothBackend(Backend):
         ro.texts = tok.batch_decode(ro.completion_ids, skip_special_tokens=True)
         return ro
 
-# %% ../nbs/03_rollout.ipynb #e26e8264
+# %% ../nbs/03_rollout.ipynb #51f150c3
 def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None]:
     "The context of each of G rollouts: contiguous blocks over the pool, sizes differing by at most one; None for an empty pool."
     if not pool: return [None] * G
@@ -370,7 +415,7 @@ def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None
     order = [(offset + j) % K for j in range(K)]
     return [pool[j] for j in order for _ in range(counts[j])]
 
-# %% ../nbs/03_rollout.ipynb #a577b44d
+# %% ../nbs/03_rollout.ipynb #a7e8b16e
 @dataclass
 class Group:
     "One example's G rollouts with the contexts they saw, their verdicts and rewards."
