@@ -127,18 +127,17 @@ def _generate(self: ServerBackend, convs: list[list[dict]], n: int = 1, sampling
     return ro
 ServerBackend.generate = _generate
 
-# %% ../nbs/03c_server.ipynb #c058b44f
+# %% ../nbs/03c_server.ipynb #cabadaab
 @torch.no_grad()
 def _local_logprobs(model, prompt: list[int], toks: list[int], s: Sampling) -> tuple[torch.Tensor, torch.Tensor]:
     "(sampling-distribution, raw) log-probs of `toks` after `prompt` under `model`; [T] each."
     dev = next(model.parameters()).device
     ids = torch.tensor([prompt + toks], device=dev)                                # [1, P+T]
     was = model.training; model.eval()
-    logits = model(input_ids=ids).logits[0, len(prompt) - 1:-1].float()           # [T, V]
+    logits = model(input_ids=ids, logits_to_keep=len(toks) + 1).logits[0, :-1]   # [T, V] (no prompt logits)
     model.train(was)
     tgt = ids[0, len(prompt):]                                                     # [T]
-    return (sampling_logprobs(logits, tgt, s.temperature, s.top_p).cpu(),
-            logits.log_softmax(-1).gather(-1, tgt[:, None])[:, 0].cpu())
+    return sampling_logprobs(logits, tgt, s.temperature, s.top_p).cpu(), sampling_logprobs(logits, tgt).cpu()   # chunked
 
 def _probe(self: ServerBackend, model=None, check: bool = True) -> float:
     "Max |server − local| log-prob on the probe under `model` (default: the policy's); raises above `tol` if `check` (or if they are raw log-probs)."
