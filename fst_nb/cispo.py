@@ -123,7 +123,7 @@ def score_logprobs(model, b: Batch, temperature: float = 1.0, top_p: float = 1.0
     return torch.cat([token_logp_entropy(completion_logits(model, b.rows(slice(i, i + rows))), b.comp[i:i + rows],
                                          temperature, top_p, chunk)[0] for i in range(0, len(b.ids), rows)])
 
-# %% ../nbs/04_cispo.ipynb #b33875ae
+# %% ../nbs/04_cispo.ipynb #971f2154
 @dataclass
 class TrainConfig(Config):
     "Settings of a CISPO run."
@@ -145,6 +145,7 @@ class TrainConfig(Config):
     temperature: float = span(1.0, 0, lo_open=True)
     top_p: float = span(1.0, 0, 1, lo_open=True)
     max_new_tokens: int = span(64, 1)
+    thinking: bool = False                  # chat template's enable_thinking, for a backend made from a name
     bf16: bool = False                      # bf16 autocast for the training forward pass (CPU or GPU)
     device: str = 'auto'                    # 'auto' | 'cpu' | 'cuda' | 'cuda:N': where a policy given by name loads
     dtype: str = choice('auto', *DTYPES)    # weights of a policy given by name ('auto': bf16 on GPU, fp32 on CPU)
@@ -194,7 +195,7 @@ def _set_rng_state(s: dict):
     random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
     if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
-# %% ../nbs/04_cispo.ipynb #d6a94458
+# %% ../nbs/04_cispo.ipynb #8c824674
 class CISPOTrainer:
     "The slow loop: rollouts over a prompt pool, CISPO on the weights, metrics, checkpoints and exact resume."
     def __init__(self, policy, task, cfg: TrainConfig = TrainConfig(), backend: str | Backend = 'hf',
@@ -206,6 +207,7 @@ class CISPOTrainer:
         self.policy, self.model, self.tok, self.task, self.cfg = policy, policy.model, policy.tokenizer, task, cfg
         self.device = policy.device
         self.backend = make_backend(backend, policy) if isinstance(backend, str) else backend
+        if isinstance(backend, str): self.backend.thinking = cfg.thinking
         self.run, self.pool, self.verbose = run, list(pool or []), verbose
         if dist.world() > cfg.problems:
             raise ConfigError(f"TrainConfig.problems={cfg.problems} is less than the {dist.world()} ranks: every rank needs "

@@ -20,7 +20,7 @@ from . import dist
 # %% auto #0
 __all__ = ['SEED_PROMPT', 'WARM_MODELS', 'RECORDS', 'Phase', 'FSTConfig', 'resolve_model', 'FSTRun', 'eval_seed', 'pass_at_1']
 
-# %% ../nbs/06_fst.ipynb #2cc8f383
+# %% ../nbs/06_fst.ipynb #a41e968d
 SEED_PROMPT = "Solve the problem. Think step by step, then give the final answer in \\boxed{}."
 
 @dataclass
@@ -65,6 +65,7 @@ class FSTConfig(Config):
     beta: float = span(0.001, 0)              # k3 KL penalty to the start weights
     temperature: float = span(1.0, 0, lo_open=True)
     max_new_tokens: int = span(48, 1)
+    thinking: bool = False            # chat template's enable_thinking (Qwen3 thinks unless it is off); answers are read after </think>
     eval_problems: int = span(16, 1)  # held-out problems per evaluation
     eval_samples: int = span(1, 1)    # samples per held-out problem (pass@1 is their mean, with a standard error)
     eval_temperature: float = span(1.0, 0, lo_open=True)  # sampling temperature of evaluations
@@ -115,7 +116,7 @@ def resolve_model(name: str) -> str:
     from fst_nb.warmstart import WarmStart, warm_start
     return str(warm_start(WarmStart(**WARM_MODELS[name]), verbose=True))
 
-# %% ../nbs/06_fst.ipynb #a377603a
+# %% ../nbs/06_fst.ipynb #7e2efffc
 class FSTRun:
     "A Fast-Slow Training run: step through it with gepa_round / rl_step / evaluate / cycle, or call train()."
     def __init__(self, cfg: FSTConfig, run_dir: RunDir):
@@ -130,9 +131,10 @@ class FSTRun:
                                   dtype=cfg.dtype, device=cfg.device, **(gpu if used == 'unsloth' else {}))
         server = {'base_url': cfg.server_url, 'shared_dir': cfg.server_dir or None}
         self.backend = make_backend(cfg.backend, self.policy, **{'vllm': gpu, 'server': server}.get(used, {}))
+        self.backend.thinking = cfg.thinking                 # every prompt is rendered with the switch (chat_prompt_ids)
         self.backend_used = self.backend.name                # also in every train row ('backend'); 'auto' warns what it skipped
         tc = TrainConfig(steps=10**9, problems=cfg.problems, G=cfg.G, grad_accum=cfg.grad_accum, micro_batch=cfg.micro_batch, score_rows=cfg.score_rows, lr=cfg.lr, warmup_steps=cfg.warmup_steps, tau=cfg.tau,
-                         beta=cfg.beta, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, eval_every=1,
+                         beta=cfg.beta, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, thinking=cfg.thinking, eval_every=1,
                          eval_problems=cfg.eval_problems, seed=cfg.seed)
         self.trainer = CISPOTrainer(self.policy, self.task_of(0), tc, backend=self.backend, run=None,
                                     pool=[cfg.seed_prompt], verbose=cfg.verbose)
@@ -425,7 +427,7 @@ def train(self: FSTRun, cycles: int | None = None) -> 'FSTRun':
         self.decomposition()
     return self
 
-# %% ../nbs/06_fst.ipynb #b59ea29d
+# %% ../nbs/06_fst.ipynb #cbd8a9b4
 class _BaseModel(torch.nn.Module):
     "The start weights of a LoRA policy: the live model with its adapters disabled."
     def __init__(self, m): super().__init__(); self.m = m
@@ -440,6 +442,7 @@ def decomposition(self: FSTRun) -> dict:
     tr = self.trainer
     start = tr.ref if tr.ref is not None else _BaseModel(tr.model)
     backends = {w: make_backend('hf', Policy(m, tr.tok, w)) for w, m in (('start', start), ('trained', tr.model))}
+    for be in backends.values(): be.thinking = self.cfg.thinking
     task, best, out = self.task_of(len(self.phases) - 1), self.prompts[0], {}
     for w, be in backends.items():
         for p, text in (('seed', self.cfg.seed_prompt), ('evolved', best)):

@@ -60,12 +60,13 @@ class Rollouts:
         return (f"Rollouts(n={len(self)}, prompts={len(set(self.prompt_index))}, tokens={self.n_tokens}, "
                 f"stop={stop}/{len(self)}, version={self.policy_version})")
 
-# %% ../nbs/03_rollout.ipynb #aebea820
+# %% ../nbs/03_rollout.ipynb #11ee17ae
 class Backend:
     "Protocol for generation backends: `generate` and `update_weights`; subclasses register with `register_backend`."
     name: str = ''
     version: int = 0
     note: str = ''   # why 'auto' chose this backend (what it skipped), '' when the user named it
+    thinking: bool = False   # render prompts with the chat template's `enable_thinking` on (Qwen3 thinks by default)
 
     def generate(self, convs: list[list[dict]], n: int = 1, sampling: Sampling = Sampling()) -> Rollouts:
         raise NotImplementedError
@@ -247,10 +248,10 @@ def sampling_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: f
     "Log-prob of `tokens` [...] under the sampling distribution of `logits` [..., V] (the one definition ρ uses); [...]."
     return token_logp_entropy(logits, tokens, temperature, top_p, chunk)[0]
 
-# %% ../nbs/03_rollout.ipynb #432a24bd
-def chat_prompt_ids(tokenizer, conv: list[dict]) -> list[int]:
-    "Token ids of a conversation rendered with the chat template, ending with the assistant header."
-    text = tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=True)
+# %% ../nbs/03_rollout.ipynb #2dcead65
+def chat_prompt_ids(tokenizer, conv: list[dict], thinking: bool = False) -> list[int]:
+    "Token ids of a conversation rendered with the chat template (its `enable_thinking` set to `thinking`), ending with the assistant header."
+    text = tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=True, enable_thinking=thinking)
     return tokenizer(text, add_special_tokens=False)['input_ids']
 
 def left_pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -262,7 +263,7 @@ def left_pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
         if s: ids[i, L - len(s):], mask[i, L - len(s):] = torch.tensor(s), 1
     return ids, mask
 
-# %% ../nbs/03_rollout.ipynb #4a2bdc0a
+# %% ../nbs/03_rollout.ipynb #2e8263c0
 def _cut(row: list[int], eos: int) -> tuple[list[int], str]:
     "Completion tokens up to and including the first eos, and the finish reason."
     if eos in row: return row[:row.index(eos) + 1], 'stop'
@@ -303,7 +304,7 @@ class HFBackend(Backend):
 
     def generate(self, convs, n=1, sampling=Sampling()) -> Rollouts:
         "Sample `n` completions for each conversation in `convs`."
-        prompts = [chat_prompt_ids(self.tok, c) for c in convs]
+        prompts = [chat_prompt_ids(self.tok, c, self.thinking) for c in convs]
         index = [i for i in range(len(convs)) for _ in range(n)]
         rows = [prompts[i] for i in index]
         step = self.max_batch or max(len(rows), 1)
@@ -321,7 +322,7 @@ class HFBackend(Backend):
         texts = self.tok.batch_decode(comp, skip_special_tokens=True)
         return Rollouts(index, rows, comp, lps, texts, fins, self.version)
 
-# %% ../nbs/03_rollout.ipynb #46754060
+# %% ../nbs/03_rollout.ipynb #bb6edb0c
 def sequence_logprobs(model, prompt_ids: list[int], completion_ids: list[int], temperature: float = 1.0,
                       top_p: float = 1.0) -> torch.Tensor:
     "`sampling_logprobs` of `completion_ids` after `prompt_ids` by one teacher-forced forward pass ([T])."
@@ -329,7 +330,7 @@ def sequence_logprobs(model, prompt_ids: list[int], completion_ids: list[int], t
     logits = model(input_ids=ids, logits_to_keep=len(completion_ids) + 1).logits[0, :-1]        # [T, V] (no prompt logits)
     return sampling_logprobs(logits, ids[0, len(prompt_ids):], temperature, top_p)            # [T]
 
-# %% ../nbs/03_rollout.ipynb #63d56394
+# %% ../nbs/03_rollout.ipynb #e4a4c06e
 class ScriptedBackend(HFBackend):
     "Completions `reply(conversation) -> text` (then eos), with the policy's real behaviour log-probs; deterministic rollouts."
     def __init__(self, policy, reply, **kw):
@@ -340,7 +341,7 @@ class ScriptedBackend(HFBackend):
     def generate(self, convs, n=1, sampling=Sampling()) -> Rollouts:
         r = Rollouts([], [], [], [], [], [], self.version)
         for i, c in enumerate(convs):
-            p, text = chat_prompt_ids(self.tok, c), self.reply(c)
+            p, text = chat_prompt_ids(self.tok, c, self.thinking), self.reply(c)
             ids = self.tok(text, add_special_tokens=False)['input_ids'] + [self.eos]
             lp = sequence_logprobs(self.model, p, ids, sampling.temperature, sampling.top_p).tolist()
             for _ in range(n):
@@ -348,7 +349,7 @@ class ScriptedBackend(HFBackend):
                 r.texts.append(text); r.finish_reasons.append('stop')
         return r
 
-# %% ../nbs/03_rollout.ipynb #392d4395
+# %% ../nbs/03_rollout.ipynb #3a00bdea
 def rollouts_from_vllm(outputs, version: int = 0) -> Rollouts:
     "Convert vLLM `RequestOutput`s (one per conversation, each with `n` samples and `logprobs=0`) into Rollouts."
     r = Rollouts([], [], [], [], [], [], version)
@@ -396,7 +397,7 @@ class UnslothBackend(Backend):
         "Sample `n` completions per conversation on Unsloth's engine (token-id prompts, as the other backends)."
         from vllm.inputs import TokensPrompt
         tok = self.policy.tokenizer
-        prompts = [TokensPrompt(prompt_token_ids=chat_prompt_ids(tok, c)) for c in convs]
+        prompts = [TokensPrompt(prompt_token_ids=chat_prompt_ids(tok, c, self.thinking)) for c in convs]
         temperature = 0.0 if sampling.temperature < 1e-2 else sampling.temperature   # vLLM lifts (0, 0.01) to 0.01
         sp = self.SamplingParams(n=n, temperature=temperature, top_p=sampling.top_p, top_k=0,
                                  max_tokens=sampling.max_new_tokens, seed=sampling.seed, logprobs=0,
@@ -406,7 +407,7 @@ class UnslothBackend(Backend):
         ro.texts = tok.batch_decode(ro.completion_ids, skip_special_tokens=True)
         return ro
 
-# %% ../nbs/03_rollout.ipynb #51f150c3
+# %% ../nbs/03_rollout.ipynb #85a8ad8c
 def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None]:
     "The context of each of G rollouts: contiguous blocks over the pool, sizes differing by at most one; None for an empty pool."
     if not pool: return [None] * G
@@ -415,7 +416,7 @@ def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None
     order = [(offset + j) % K for j in range(K)]
     return [pool[j] for j in order for _ in range(counts[j])]
 
-# %% ../nbs/03_rollout.ipynb #a7e8b16e
+# %% ../nbs/03_rollout.ipynb #965b7d0a
 @dataclass
 class Group:
     "One example's G rollouts with the contexts they saw, their verdicts and rewards."
