@@ -45,12 +45,12 @@ class Check:
 
 def _rho(run, ro, s):
     "Mean and max |log rho| of rollouts `ro` sampled with `s`: trainer log-probs minus the engine's."
-    import torch
-    from fst_nb.cispo import completion_logits, make_batch, token_logp_entropy
+    from fst_nb.cispo import make_batch, score_logprobs
     tr = run.trainer
     b = make_batch(ro.prompt_ids, ro.completion_ids, ro.logprobs, [0.0] * len(ro), ro.prompt_index, tr.tok.pad_token_id,
                    tr.device)
-    with torch.no_grad(): lp = token_logp_entropy(completion_logits(tr.model, b), b.comp, s.temperature, s.top_p)[0]
+    # score_rows sequences per pass, LOGP_CHUNK logit elements per float32 copy: a whole [32, 257, V] top-p sort was ~37 GB
+    lp = score_logprobs(tr.model, b, s.temperature, s.top_p, tr.cfg.score_rows, tr.cfg.logp_chunk)
     d = (lp - b.old_logp)[b.mask.bool()].abs()
     return d.mean().item(), d.max().item()
 

@@ -165,11 +165,13 @@ def _cost(resp) -> float:
     try: return float(litellm.completion_cost(completion_response=resp) or 0.0)
     except Exception: return 0.0
 
-# %% ../nbs/05a_reflect.ipynb #9acd8e88
+# %% ../nbs/05a_reflect.ipynb #d52ff0e6
 class SelfLM(ReflectionLM):
     "A frozen deep copy of a policy, generating batched replies with its chat template."
-    def __init__(self, policy, max_new_tokens: int = 512, temperature: float = 0.7, batch_size: int = 8):
+    def __init__(self, policy, max_new_tokens: int = 512, temperature: float = 0.7, batch_size: int = 8,
+                 thinking: bool = False):   # the chat template's enable_thinking (off: Qwen3 answers at once)
         super().__init__()
+        self.thinking = thinking
         self.name = f"self:{getattr(policy, 'name', 'policy')}"
         self.model = copy.deepcopy(policy.model).eval()
         for p in self.model.parameters(): p.requires_grad_(False)
@@ -179,7 +181,8 @@ class SelfLM(ReflectionLM):
 
     def _complete(self, prompts):
         tok, out = self.tokenizer, [None] * len(prompts)
-        ids = [tok.apply_chat_template([{'role': 'user', 'content': p}], add_generation_prompt=True) for p in prompts]
+        ids = [tok.apply_chat_template([{'role': 'user', 'content': p}], add_generation_prompt=True, enable_thinking=self.thinking)
+               for p in prompts]
         ids = [x['input_ids'] if hasattr(x, 'keys') else x for x in ids]
         ok = [i for i, x in enumerate(ids) if len(x) + self.max_new_tokens <= self.max_len]
         for i in set(range(len(prompts))) - set(ok):

@@ -10,10 +10,11 @@ import torch
 from .core import Config, ConfigError, span
 
 # %% auto #0
-__all__ = ['DOCTOR_PACKAGES', 'Sampling', 'Rollouts', 'Backend', 'register_backend', 'backend_names', 'backend_problem',
-           'resolve_backend', 'auto_backend', 'make_backend', 'doctor', 'sample_tokens', 'sampling_log_softmax',
-           'sampling_logprobs', 'chat_prompt_ids', 'left_pad', 'HFBackend', 'sequence_logprobs', 'ScriptedBackend',
-           'rollouts_from_vllm', 'unsloth_engine', 'UnslothBackend', 'spread_contexts', 'Group', 'rollout_groups']
+__all__ = ['DOCTOR_PACKAGES', 'LOGP_CHUNK', 'Sampling', 'Rollouts', 'Backend', 'register_backend', 'backend_names',
+           'backend_problem', 'resolve_backend', 'auto_backend', 'make_backend', 'doctor', 'sample_tokens',
+           'sampling_log_softmax', 'token_logp_entropy', 'sampling_logprobs', 'chat_prompt_ids', 'left_pad',
+           'HFBackend', 'sequence_logprobs', 'ScriptedBackend', 'rollouts_from_vllm', 'unsloth_engine',
+           'UnslothBackend', 'spread_contexts', 'Group', 'rollout_groups']
 
 # %% ../nbs/03_rollout.ipynb #d970a883
 @dataclass
@@ -59,12 +60,13 @@ class Rollouts:
         return (f"Rollouts(n={len(self)}, prompts={len(set(self.prompt_index))}, tokens={self.n_tokens}, "
                 f"stop={stop}/{len(self)}, version={self.policy_version})")
 
-# %% ../nbs/03_rollout.ipynb #aebea820
+# %% ../nbs/03_rollout.ipynb #11ee17ae
 class Backend:
     "Protocol for generation backends: `generate` and `update_weights`; subclasses register with `register_backend`."
     name: str = ''
     version: int = 0
     note: str = ''   # why 'auto' chose this backend (what it skipped), '' when the user named it
+    thinking: bool = False   # render prompts with the chat template's `enable_thinking` on (Qwen3 thinks by default)
 
     def generate(self, convs: list[list[dict]], n: int = 1, sampling: Sampling = Sampling()) -> Rollouts:
         raise NotImplementedError
@@ -185,7 +187,7 @@ def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_p: float =
     u = torch.rand(len(cdf), 1, dtype=cdf.dtype, device=cdf.device) * cdf[:, -1:]   # [B, 1]
     return torch.searchsorted(cdf, u, right=True)[:, 0].clamp_(max=cdf.shape[-1] - 1)
 
-# %% ../nbs/03_rollout.ipynb #d20ce705
+# %% ../nbs/03_rollout.ipynb #54aa94e3
 def sampling_log_softmax(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
                          keep: torch.Tensor | None = None) -> torch.Tensor:
     "Log-probs [..., V] of the sampling distribution: softmax(logits / T) over the top-p nucleus (plus token ids `keep` [...])."
@@ -198,14 +200,58 @@ def sampling_log_softmax(logits: torch.Tensor, temperature: float = 1.0, top_p: 
         z = z.masked_fill(drop, float('-inf'))
     return z.log_softmax(-1)
 
-def sampling_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0) -> torch.Tensor:
-    "Log-prob of `tokens` [...] under the sampling distribution of `logits` [..., V] (the one definition ρ uses); [...]."
-    return sampling_log_softmax(logits, temperature, top_p, keep=tokens).gather(-1, tokens[..., None])[..., 0]
+# %% ../nbs/03_rollout.ipynb #02bd1a58
+LOGP_CHUNK = 2**24   # logit elements per chunk of a log-prob pass: 64 MB as float32, ~110 positions of a 151,936 vocabulary
 
-# %% ../nbs/03_rollout.ipynb #ce72686b
-def chat_prompt_ids(tokenizer, conv: list[dict]) -> list[int]:
-    "Token ids of a conversation rendered with the chat template, ending with the assistant header."
-    text = tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=True)
+def _chunks(B: int, T: int, V: int, chunk: int) -> list[tuple]:
+    "Index tuples cutting [B, T] positions into pieces of at most `chunk` logit elements (whole rows when they fit)."
+    if not B or not T: return []
+    per = max(1, chunk // V)                                                # positions per piece
+    if per >= T: r = per // T; return [(slice(i, i + r),) for i in range(0, B, r)]
+    return [(b, slice(j, j + per)) for b in range(B) for j in range(0, T, per)]
+
+class _ChunkedLogp(torch.autograd.Function):
+    "`sampling_logprobs` and entropy of tokens [B, T] from logits [B, T, V], chunk by chunk; the backward recomputes each chunk."
+    @staticmethod
+    def forward(ctx, logits, tokens, temperature, top_p, chunk):
+        ctx.save_for_backward(logits, tokens); ctx.args = (temperature, top_p, chunk)
+        lp = torch.empty(tokens.shape, device=logits.device); ent = torch.empty_like(lp)        # [B, T] each
+        for ix in _chunks(*logits.shape, chunk):
+            lsm = sampling_log_softmax(logits[ix], temperature, top_p, keep=tokens[ix])     # [n, V] float32, one chunk
+            lp[ix] = lsm.gather(-1, tokens[ix][..., None])[..., 0]
+            ent[ix] = -(lsm.exp() * lsm.clamp(min=-1e30)).sum(-1)                        # -inf outside top-p: 0 · big = 0
+        ctx.mark_non_differentiable(ent)
+        return lp, ent
+
+    @staticmethod
+    def backward(ctx, g, _):
+        logits, tokens = ctx.saved_tensors
+        temperature, top_p, chunk = ctx.args
+        grad = torch.empty_like(logits)                                                  # [B, T, V] in the logits' dtype
+        for ix in _chunks(*logits.shape, chunk):
+            d = -sampling_log_softmax(logits[ix], temperature, top_p, keep=tokens[ix]).exp()   # [n, V] −p (0 outside the nucleus)
+            d.scatter_add_(-1, tokens[ix][..., None], torch.ones_like(d[..., :1]))          # onehot − p
+            grad[ix] = d * (g[ix][..., None] / temperature)
+        return grad, None, None, None, None
+
+def token_logp_entropy(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
+                       chunk: int | None = None):
+    "(`sampling_logprobs`, entropy) of `tokens` [...] from `logits` [..., V], `chunk` logit elements at a time (None: LOGP_CHUNK)."
+    x, t = logits, tokens
+    while t.dim() < 2: x, t = x[None], t[None]
+    if t.dim() > 2: x, t = x.reshape(-1, *x.shape[-2:]), t.reshape(-1, t.shape[-1])
+    lp, ent = _ChunkedLogp.apply(x, t, temperature, top_p, chunk or LOGP_CHUNK)
+    return lp.reshape(tokens.shape), ent.reshape(tokens.shape)
+
+def sampling_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
+                      chunk: int | None = None) -> torch.Tensor:
+    "Log-prob of `tokens` [...] under the sampling distribution of `logits` [..., V] (the one definition ρ uses); [...]."
+    return token_logp_entropy(logits, tokens, temperature, top_p, chunk)[0]
+
+# %% ../nbs/03_rollout.ipynb #2dcead65
+def chat_prompt_ids(tokenizer, conv: list[dict], thinking: bool = False) -> list[int]:
+    "Token ids of a conversation rendered with the chat template (its `enable_thinking` set to `thinking`), ending with the assistant header."
+    text = tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=True, enable_thinking=thinking)
     return tokenizer(text, add_special_tokens=False)['input_ids']
 
 def left_pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -217,7 +263,7 @@ def left_pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
         if s: ids[i, L - len(s):], mask[i, L - len(s):] = torch.tensor(s), 1
     return ids, mask
 
-# %% ../nbs/03_rollout.ipynb #a5206773
+# %% ../nbs/03_rollout.ipynb #2e8263c0
 def _cut(row: list[int], eos: int) -> tuple[list[int], str]:
     "Completion tokens up to and including the first eos, and the finish reason."
     if eos in row: return row[:row.index(eos) + 1], 'stop'
@@ -258,7 +304,7 @@ class HFBackend(Backend):
 
     def generate(self, convs, n=1, sampling=Sampling()) -> Rollouts:
         "Sample `n` completions for each conversation in `convs`."
-        prompts = [chat_prompt_ids(self.tok, c) for c in convs]
+        prompts = [chat_prompt_ids(self.tok, c, self.thinking) for c in convs]
         index = [i for i in range(len(convs)) for _ in range(n)]
         rows = [prompts[i] for i in index]
         step = self.max_batch or max(len(rows), 1)
@@ -276,15 +322,15 @@ class HFBackend(Backend):
         texts = self.tok.batch_decode(comp, skip_special_tokens=True)
         return Rollouts(index, rows, comp, lps, texts, fins, self.version)
 
-# %% ../nbs/03_rollout.ipynb #21d05437
+# %% ../nbs/03_rollout.ipynb #bb6edb0c
 def sequence_logprobs(model, prompt_ids: list[int], completion_ids: list[int], temperature: float = 1.0,
                       top_p: float = 1.0) -> torch.Tensor:
     "`sampling_logprobs` of `completion_ids` after `prompt_ids` by one teacher-forced forward pass ([T])."
     ids = torch.tensor([prompt_ids + completion_ids], device=next(model.parameters()).device)  # [1, P+T]
-    logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1:-1]                           # [T, V]
+    logits = model(input_ids=ids, logits_to_keep=len(completion_ids) + 1).logits[0, :-1]        # [T, V] (no prompt logits)
     return sampling_logprobs(logits, ids[0, len(prompt_ids):], temperature, top_p)            # [T]
 
-# %% ../nbs/03_rollout.ipynb #51dc04e3
+# %% ../nbs/03_rollout.ipynb #e4a4c06e
 class ScriptedBackend(HFBackend):
     "Completions `reply(conversation) -> text` (then eos), with the policy's real behaviour log-probs; deterministic rollouts."
     def __init__(self, policy, reply, **kw):
@@ -295,7 +341,7 @@ class ScriptedBackend(HFBackend):
     def generate(self, convs, n=1, sampling=Sampling()) -> Rollouts:
         r = Rollouts([], [], [], [], [], [], self.version)
         for i, c in enumerate(convs):
-            p, text = chat_prompt_ids(self.tok, c), self.reply(c)
+            p, text = chat_prompt_ids(self.tok, c, self.thinking), self.reply(c)
             ids = self.tok(text, add_special_tokens=False)['input_ids'] + [self.eos]
             lp = sequence_logprobs(self.model, p, ids, sampling.temperature, sampling.top_p).tolist()
             for _ in range(n):
@@ -303,7 +349,7 @@ class ScriptedBackend(HFBackend):
                 r.texts.append(text); r.finish_reasons.append('stop')
         return r
 
-# %% ../nbs/03_rollout.ipynb #4840a5e0
+# %% ../nbs/03_rollout.ipynb #3a00bdea
 def rollouts_from_vllm(outputs, version: int = 0) -> Rollouts:
     "Convert vLLM `RequestOutput`s (one per conversation, each with `n` samples and `logprobs=0`) into Rollouts."
     r = Rollouts([], [], [], [], [], [], version)
@@ -351,7 +397,7 @@ class UnslothBackend(Backend):
         "Sample `n` completions per conversation on Unsloth's engine (token-id prompts, as the other backends)."
         from vllm.inputs import TokensPrompt
         tok = self.policy.tokenizer
-        prompts = [TokensPrompt(prompt_token_ids=chat_prompt_ids(tok, c)) for c in convs]
+        prompts = [TokensPrompt(prompt_token_ids=chat_prompt_ids(tok, c, self.thinking)) for c in convs]
         temperature = 0.0 if sampling.temperature < 1e-2 else sampling.temperature   # vLLM lifts (0, 0.01) to 0.01
         sp = self.SamplingParams(n=n, temperature=temperature, top_p=sampling.top_p, top_k=0,
                                  max_tokens=sampling.max_new_tokens, seed=sampling.seed, logprobs=0,
@@ -361,7 +407,7 @@ class UnslothBackend(Backend):
         ro.texts = tok.batch_decode(ro.completion_ids, skip_special_tokens=True)
         return ro
 
-# %% ../nbs/03_rollout.ipynb #e26e8264
+# %% ../nbs/03_rollout.ipynb #85a8ad8c
 def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None]:
     "The context of each of G rollouts: contiguous blocks over the pool, sizes differing by at most one; None for an empty pool."
     if not pool: return [None] * G
@@ -370,7 +416,7 @@ def spread_contexts(pool: list[str], G: int, offset: int = 0) -> list[str | None
     order = [(offset + j) % K for j in range(K)]
     return [pool[j] for j in order for _ in range(counts[j])]
 
-# %% ../nbs/03_rollout.ipynb #a577b44d
+# %% ../nbs/03_rollout.ipynb #965b7d0a
 @dataclass
 class Group:
     "One example's G rollouts with the contexts they saw, their verdicts and rewards."

@@ -108,10 +108,10 @@ class ServerBackend(Backend):
     def __repr__(self):
         return f"ServerBackend({self.api}, model={self.served!r}, version={self.version}, sync={'lora' if self.lora else 'full'!r})"
 
-# %% ../nbs/03c_server.ipynb #9c581546
+# %% ../nbs/03c_server.ipynb #70a1ed2d
 def _generate(self: ServerBackend, convs: list[list[dict]], n: int = 1, sampling: Sampling = Sampling()) -> Rollouts:
     "Sample `n` completions for each conversation in `convs` on the server."
-    prompts = [chat_prompt_ids(self.tok, c) for c in convs]
+    prompts = [chat_prompt_ids(self.tok, c, self.thinking) for c in convs]   # the switch is in the ids
     bodies = [_request(self.served, p, n, sampling, None if sampling.seed is None else sampling.seed + i * n,
                        self.tok.eos_token_id, self.ignore_eos) for i, p in enumerate(prompts)]
     post = lambda b: http_json(self.api + '/completions', b, self.timeout)
@@ -127,23 +127,22 @@ def _generate(self: ServerBackend, convs: list[list[dict]], n: int = 1, sampling
     return ro
 ServerBackend.generate = _generate
 
-# %% ../nbs/03c_server.ipynb #c058b44f
+# %% ../nbs/03c_server.ipynb #e5a98d4c
 @torch.no_grad()
 def _local_logprobs(model, prompt: list[int], toks: list[int], s: Sampling) -> tuple[torch.Tensor, torch.Tensor]:
     "(sampling-distribution, raw) log-probs of `toks` after `prompt` under `model`; [T] each."
     dev = next(model.parameters()).device
     ids = torch.tensor([prompt + toks], device=dev)                                # [1, P+T]
     was = model.training; model.eval()
-    logits = model(input_ids=ids).logits[0, len(prompt) - 1:-1].float()           # [T, V]
+    logits = model(input_ids=ids, logits_to_keep=len(toks) + 1).logits[0, :-1]   # [T, V] (no prompt logits)
     model.train(was)
     tgt = ids[0, len(prompt):]                                                     # [T]
-    return (sampling_logprobs(logits, tgt, s.temperature, s.top_p).cpu(),
-            logits.log_softmax(-1).gather(-1, tgt[:, None])[:, 0].cpu())
+    return sampling_logprobs(logits, tgt, s.temperature, s.top_p).cpu(), sampling_logprobs(logits, tgt).cpu()   # chunked
 
 def _probe(self: ServerBackend, model=None, check: bool = True) -> float:
     "Max |server − local| log-prob on the probe under `model` (default: the policy's); raises above `tol` if `check` (or if they are raw log-probs)."
     model = model if model is not None else self.policy.model
-    prompt = chat_prompt_ids(self.tok, PROBE)
+    prompt = chat_prompt_ids(self.tok, PROBE, self.thinking)
     body = {**_request(self.served, prompt, 1, PROBE_SAMPLING, PROBE_SAMPLING.seed, self.tok.eos_token_id, True)}
     toks, srv, _ = _parse(http_json(self.api + '/completions', body, self.timeout), prompt, self.api)[0]
     srv = torch.tensor(srv)                                                        # [T]

@@ -10,9 +10,10 @@ from pathlib import Path
 from .core import ConfigError, atomic_write_text, atomic_write_json
 
 # %% auto #0
-__all__ = ['STAR_PROMPT', 'Verdict', 'last_boxed', 'Task', 'register_task', 'list_tasks', 'get_task', 'data_dir', 'jsonl_bytes',
-           'sha256', 'take', 'GeneratedTask', 'committed_sha', 'read_split', 'write_split', 'regenerate',
-           'data_presets', 'star_graph', 'StarGraph', 'tasks_main']
+__all__ = ['THINK_OPEN', 'THINK_CLOSE', 'THINKING_CUT', 'STAR_PROMPT', 'Verdict', 'last_boxed', 'after_thinking', 'Task',
+           'register_task', 'list_tasks', 'get_task', 'data_dir', 'jsonl_bytes', 'sha256', 'take', 'GeneratedTask',
+           'committed_sha', 'read_split', 'write_split', 'regenerate', 'data_presets', 'star_graph', 'StarGraph',
+           'tasks_main']
 
 # %% ../nbs/01_tasks.ipynb #4b4d0d03
 @dataclass
@@ -64,7 +65,18 @@ def last_boxed(text) -> str | None:
             if o in opens and (best is None or o > best[0]): best = (o, b.start())
     return text[opens[best[0]]:best[1]] if best else None
 
-# %% ../nbs/01_tasks.ipynb #7742bcaf
+# %% ../nbs/01_tasks.ipynb #0e6a241f
+THINK_OPEN, THINK_CLOSE = '<think>', '</think>'
+THINKING_CUT = ("No answer: ran out of tokens while thinking (the <think> block never closed). Think more briefly, "
+                "close </think>, then give the final answer.")
+
+def after_thinking(text: str) -> str | None:
+    "The answer part of a completion: after its last `</think>`; all of it when it never thinks; None if a `<think>` never closes."
+    o, c = text.rfind(THINK_OPEN), text.rfind(THINK_CLOSE)
+    if o > c: return None                                  # opened (again) after the last close: cut off mid-thought
+    return text if c < 0 else text[c + len(THINK_CLOSE):]
+
+# %% ../nbs/01_tasks.ipynb #bdbabd90
 class Task:
     "Base class: `examples`, `messages`, `score` (never raises on model output), `score_batch`."
     name: str = ''
@@ -97,9 +109,11 @@ class Task:
         return None
 
     def score(self, completion: str, example: dict) -> Verdict:
-        "Score one completion; never raises on model output."
+        "Score the answer part of one completion (`after_thinking`); never raises on model output."
         if not isinstance(completion, str): completion = '' if completion is None else str(completion)
-        try: return self.verify(completion, example)
+        answer = after_thinking(completion)
+        if answer is None: return Verdict(0.0, THINKING_CUT, {'error': 'thinking'})
+        try: return self.verify(answer, example)
         except Exception as e:
             return Verdict(0.0, f"The verifier could not check this answer ({type(e).__name__}: {str(e)[:200]}).",
                            {'error': 'verifier', 'exception': type(e).__name__})
@@ -112,7 +126,7 @@ class Task:
 
     def __repr__(self): return f"{type(self).__name__}({self.name!r})"
 
-# %% ../nbs/01_tasks.ipynb #ed7597ec
+# %% ../nbs/01_tasks.ipynb #6a6aaf35
 _TASKS: dict[str, type] = {}
 
 def register_task(name: str):
@@ -156,7 +170,7 @@ def get_task(name: str, **params) -> Task:
                           + (', '.join(valid) or 'none'))
     return cls(**params)
 
-# %% ../nbs/01_tasks.ipynb #1fc20f90
+# %% ../nbs/01_tasks.ipynb #6ec94037
 def data_dir() -> Path:
     "Root of generated data: $FST_NB_DATA, else `data/` beside the package."
     import fst_nb
@@ -174,7 +188,7 @@ def take(rows: list, n: int | None = None, seed: int = 0) -> list:
     idx = sorted(random.Random(seed).sample(range(len(rows)), n))
     return [rows[i] for i in idx]
 
-# %% ../nbs/01_tasks.ipynb #1e7817bd
+# %% ../nbs/01_tasks.ipynb #9b04131b
 class GeneratedTask(Task):
     "A task whose splits come from a deterministic generator of (params, seed); presets live under data/."
     presets: dict = {}       # preset name -> dict of generator params + n_train, n_test, seed (+ cache=True)
@@ -251,7 +265,7 @@ def write_split(task, split, rows) -> dict:
     atomic_write_text(path, data.decode())
     return {'n': len(rows), 'sha256': sha256(data)}
 
-# %% ../nbs/01_tasks.ipynb #d0706995
+# %% ../nbs/01_tasks.ipynb #47142e79
 def regenerate(name: str, preset: str, check: bool = False, write: bool = True) -> dict:
     "Regenerate `name`/`preset` splits; write them + manifest; with `check`, fail unless hashes match the manifest."
     task = get_task(name, preset=preset)
@@ -275,7 +289,7 @@ def data_presets() -> list[tuple[str, str]]:
     "(task, preset) pairs of every registered generated task."
     return [(n, p) for n in list_tasks() if issubclass(_TASKS[n], GeneratedTask) for p in _TASKS[n].presets]
 
-# %% ../nbs/01_tasks.ipynb #84b58e0d
+# %% ../nbs/01_tasks.ipynb #7d5c4e0a
 def star_graph(degree: int, path_len: int, nodes: int, rng: random.Random) -> dict:
     "One star graph: shuffled `edges` [(a, b)], `source`, `goal`, gold `path` and the decoy `arms`."
     need = degree * (path_len - 1) + 1
@@ -291,7 +305,7 @@ def star_graph(degree: int, path_len: int, nodes: int, rng: random.Random) -> di
     rng.shuffle(edges)
     return {'edges': edges, 'source': source, 'goal': goal, 'path': path, 'arms': arms}
 
-# %% ../nbs/01_tasks.ipynb #d18fdbc4
+# %% ../nbs/01_tasks.ipynb #3c2ae9aa
 STAR_PROMPT = ("Given a bi-directional graph in the form of space separated edges, output a path from the source node "
                "to the destination node in the form of comma separated integers.\n"
                "The graph is: {graph}\nThe source node is {source}\nThe destination node is {goal}\n"
@@ -309,7 +323,7 @@ def _adjacency(graph: str) -> dict:
     for a, b in _parse_edges(graph): adj.setdefault(a, set()).add(b); adj.setdefault(b, set()).add(a)
     return adj
 
-# %% ../nbs/01_tasks.ipynb #437287d6
+# %% ../nbs/01_tasks.ipynb #6077bd62
 def _star_feedback(content: str, ex: dict, adj: dict) -> tuple[str, str]:
     "(error category, feedback) for a boxed answer that is not the gold path."
     gold, src, goal = [int(x) for x in ex['gold'].split(',')], ex['source'], ex['goal']
@@ -380,7 +394,7 @@ class StarGraph(GeneratedTask):
         err, fb = _star_feedback(content, ex, _adjacency(ex['graph']))
         return Verdict(0.0, fb + f" (Expected \\boxed{{{ex['gold']}}}.)", {'error': err, 'answer': answer[:200]})
 
-# %% ../nbs/01_tasks.ipynb #76c830ab
+# %% ../nbs/01_tasks.ipynb #c5d6cff7
 def tasks_main(argv=None) -> int:
     "Command line: `list`, or `regenerate [task [preset]] [--check]`."
     ap = argparse.ArgumentParser(prog='python -m fst_nb.tasks', description='fst_nb tasks and their generated data')

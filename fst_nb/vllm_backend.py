@@ -151,7 +151,7 @@ class VLLMBackend(Backend):
         sync = 'lora' if self.lora else ('inprocess' if self.inprocess else 'files')
         return f"VLLMBackend(model={self.policy.name!r}, version={self.version}, sync={sync!r})"
 
-# %% ../nbs/03a_vllm.ipynb #1f16ab90
+# %% ../nbs/03a_vllm.ipynb #f9ab02dc
 GREEDY_BELOW = 1e-2  # vLLM raises temperatures in (0, 0.01) to 0.01; we send those as 0 (greedy), their limit
 
 def _sampling_params(SamplingParams, s: Sampling, n: int, i: int, eos: int, ignore_eos: bool):
@@ -166,7 +166,7 @@ def generate(self: VLLMBackend, convs: list[list[dict]], n: int = 1, sampling: S
     "Sample `n` completions for each conversation in `convs`."
     from vllm import SamplingParams
     from vllm.inputs import TokensPrompt
-    prompts = [TokensPrompt(prompt_token_ids=chat_prompt_ids(self.tok, c)) for c in convs]
+    prompts = [TokensPrompt(prompt_token_ids=chat_prompt_ids(self.tok, c, self.thinking)) for c in convs]
     params = [_sampling_params(SamplingParams, sampling, n, i, self.tok.eos_token_id, self.cfg.ignore_eos)
               for i in range(len(convs))]
     outs = self.llm.generate(prompts, params, use_tqdm=False, lora_request=self.lora_request)
