@@ -110,9 +110,10 @@ def _check_task(name):
     if name not in list_tasks():
         raise ConfigError(f"task {name!r} is not registered; valid tasks: {', '.join(list_tasks())}")
 
-# %% ../nbs/06_fst.ipynb #99f221fd
+# %% ../nbs/06_fst.ipynb #6f8f5f5b
 WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
-               'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1000, batch=32, lr=3e-3, bf16=True)}
+               'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, batch=32, lr=3e-3, mix=0.5, init=True,
+                                       target=0.97, path_target=0.9, check_every=100, restart=1000, steps=3000)}
 
 def resolve_model(name: str, seed: int = 0) -> str:
     "A name `load_policy` understands: warm-started built-ins (see WARM_MODELS) are trained (with progress lines) and cached on first use."

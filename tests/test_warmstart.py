@@ -4,6 +4,7 @@ import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+B_AFTER_A = 0.8   # stated compliance with B after 16 FST steps on A: the lowest over the warm-start seeds measured, less a margin
 SCRIPT = ("import sys; from fst_nb.warmstart import WarmStart, warm_start; "
           "print('OUT', warm_start(WarmStart(steps=3, batch=2), root=sys.argv[1]))")
 
@@ -29,12 +30,34 @@ def test_rules_warm_start_runs_and_is_measured(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_rules_warm_start_reads_its_context():
-    """The cached 'tiny-star-rules' model follows rules stated in held-out wordings (target >= 0.95 per dimension and in
-    full, sampled at T = 1 as RL does) and spreads its conventions under a silent prompt (RL alone has a small chance)."""
+    """The cached 'tiny-star-rules' model (trained until its criterion held) follows rules stated in held-out wordings,
+    sampled at T = 1 as RL does, answers from the source along one arm, and spreads its conventions under a silent
+    prompt (RL alone has a small chance). Bounds: what held for every warm-start seed measured (03d_warmstart's table)."""
+    import json
     from fst_nb.fst import resolve_model
     from fst_nb.warmstart import rules_compliance
-    c = rules_compliance(resolve_model('tiny-star-rules'), n=100, samples=2)
+    path = resolve_model('tiny-star-rules')
+    info = json.loads((Path(path)/'warm_start.json').read_text())
+    assert len(info['checks']) >= 2 and all(v >= 0.97 for k, v in info['checks'][-1].items() if k in ('sep', 'wrap', 'prefix', 'end'))
+    c = rules_compliance(path, n=100, samples=2)
     print(c)
     assert min(c['stated'][k] for k in ('sep', 'wrap', 'prefix', 'end', 'full')) >= 0.95, c['stated']
+    assert c['stated']['source'] >= 0.9 and c['stated']['arm'] >= 0.8, c['stated']
     s = c['silent']
     assert s['valid'] >= 0.5 and s['distinct'] >= 40 and s['max_share'] <= 3 / 48, s   # of 48 rule sets; uniform: 1/48
+
+@pytest.mark.slow
+def test_reading_survives_training_on_one_rule_set(tmp_path):
+    """After the `quick` preset's 16 FST steps on rule set A, the policy still follows another rule set (B) when a prompt
+    states it: training under A's stated rules must not teach the weights A's conventions in place of reading."""
+    from fst_nb.fst import FSTRun
+    from fst_nb.presets import load_config
+    from fst_nb.rules import PRESETS
+    from fst_nb.warmstart import rules_compliance
+    run = FSTRun.create(load_config('quick', {'decompose': False, 'verbose': False}), root=tmp_path)
+    measure = lambda: rules_compliance(run.policy, n=50, samples=2, silent_n=0, rule_set=PRESETS['B'])['stated']
+    before = measure()
+    run.train()
+    after = measure()
+    print('B stated, before', before, 'after 16 FST steps on A', after)
+    assert before['full'] >= 0.9 and after['full'] >= B_AFTER_A, (before, after)
