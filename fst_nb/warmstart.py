@@ -16,8 +16,8 @@ from .rules import (DIMENSIONS, RULES_SEED, TEMPLATES, RuleSet, check_rules, inf
                           rules_verdict)
 
 # %% auto #0
-__all__ = ['RULE_WORDINGS', 'HELD_OUT', 'SILENT_PREAMBLES', 'random_arm_path', 'WarmStart', 'sft_batch', 'sft_loss',
-           'rules_prompt', 'rules_example', 'warm_start', 'WarmStartFailed', 'warm_criterion', 'path_skill',
+__all__ = ['RULE_WORDINGS', 'HELD_OUT', 'SILENT_PREAMBLES', 'WARM_MODELS', 'random_arm_path', 'WarmStart', 'sft_batch',
+           'sft_loss', 'rules_prompt', 'rules_example', 'warm_start', 'WarmStartFailed', 'warm_criterion', 'path_skill',
            'rules_compliance']
 
 # %% ../nbs/03d_warmstart.ipynb #c7023835
@@ -258,3 +258,8 @@ def rules_compliance(policy, graphs: str = 'easy', n: int = 64, samples: int = 2
                          'max_share': max(got.values(), default=0) / len(texts),
                          'A': got[PRESETS['A']] / len(texts), 'B': got[PRESETS['B']] / len(texts), 'n': len(texts)}
     return out
+
+# %% ../nbs/03d_warmstart.ipynb #78d7e856
+WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
+               'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, batch=32, lr=3e-3, mix=0.5, init=True,
+                                       target=0.97, path_target=0.9, check_every=100, restart=1000, steps=3000)}
