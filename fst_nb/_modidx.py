@@ -882,4 +882,5 @@ d = { 'settings': { 'branch': 'main',
                                   'fst_nb.warmstart.sft_batch': ('warmstart.html#sft_batch', 'fst_nb/warmstart.py'),
                                   'fst_nb.warmstart.sft_loss': ('warmstart.html#sft_loss', 'fst_nb/warmstart.py'),
                                   'fst_nb.warmstart.warm_criterion': ('warmstart.html#warm_criterion', 'fst_nb/warmstart.py'),
-                                  'fst_nb.warmstart.warm_start': ('warmstart.html#warm_start', 'fst_nb/warmstart.py')}}}
+                                  'fst_nb.warmstart.warm_start': ('warmstart.html#warm_start', 'fst_nb/warmstart.py'),
+                                  'fst_nb.warmstart.warm_stuck': ('warmstart.html#warm_stuck', 'fst_nb/warmstart.py')}}}

@@ -17,8 +17,8 @@ from .rules import (DIMENSIONS, RULES_SEED, TEMPLATES, RuleSet, check_rules, inf
 
 # %% auto #0
 __all__ = ['RULE_WORDINGS', 'HELD_OUT', 'SILENT_PREAMBLES', 'WARM_MODELS', 'random_arm_path', 'WarmStart', 'sft_batch',
-           'sft_loss', 'rules_prompt', 'rules_example', 'warm_start', 'WarmStartFailed', 'warm_criterion', 'path_skill',
-           'rules_compliance']
+           'sft_loss', 'rules_prompt', 'rules_example', 'warm_start', 'WarmStartFailed', 'warm_criterion', 'warm_stuck',
+           'path_skill', 'rules_compliance']
 
 # %% ../nbs/03d_warmstart.ipynb #c7023835
 def _adjacency(graph: str) -> dict[int, list[int]]:
@@ -36,7 +36,7 @@ def random_arm_path(example: dict, rng: random.Random) -> str:
         nxt = next((x for x in adj[nxt] if x != path[-2]), None)
     return ','.join(map(str, path))
 
-# %% ../nbs/03d_warmstart.ipynb #93328921
+# %% ../nbs/03d_warmstart.ipynb #8fc2bc5a
 @dataclass
 class WarmStart(Config):
     "Supervised warm-start of a built-in model on star-graph answers along random arms."
@@ -53,7 +53,7 @@ class WarmStart(Config):
     target: float = span(0.0, 0, 1)      # rules mode: stop once every stated dimension is followed this often (0: run `steps`)
     path_target: float = span(0.9, 0, 1) # ... and this share of answers starts at the source and follows one arm
     check_every: int = span(100, 1)      # steps between two checks (greedy, held-out wordings); the criterion needs two in a row
-    restart: int = span(0, 0)            # steps after which an attempt with no separator yet starts again from a new init (0: never)
+    restart: int = span(0, 0)            # steps after which an attempt whose jumps have not begun starts again from a new init (0: never)
     init: bool = False                   # each attempt starts from a random init drawn from `seed` (not the base model's)
     mix: float = span(0.0, 0, 1)         # rules mode: share of examples on `mix_preset` graphs instead (longer arms, more separators)
     mix_preset: str = 'tiny'             # the star-graph preset those examples come from
@@ -116,7 +116,7 @@ def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, sile
 def _rules_pair(tok, messages, target) -> tuple[list[int], list[int]]:
     return chat_prompt_ids(tok, messages), tok(target, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
 
-# %% ../nbs/03d_warmstart.ipynb #15e3e838
+# %% ../nbs/03d_warmstart.ipynb #fe589efe
 _LATER = {'rules': False, 'stated': 0.75, 'silent': 0.25, 'bf16': False,   # fields added later: left out of the key at
           'target': 0.0, 'path_target': 0.9, 'check_every': 100, 'restart': 0, 'init': False,
           'mix': 0.0, 'mix_preset': 'tiny'}   # these values (older caches stay valid)
@@ -143,6 +143,10 @@ class WarmStartFailed(RuntimeError):
 def warm_criterion(stated: dict, spec: WarmStart) -> bool:
     "Every stated dimension at `spec.target` or above, and the path skill (starts at the source, follows one arm) at `path_target`."
     return all(stated[d] >= spec.target for d in DIMENSIONS) and min(stated['source'], stated['arm']) >= spec.path_target
+
+def warm_stuck(stated: dict, spec: WarmStart) -> bool:
+    "No jump has begun: a stated dimension is still below 0.5, or fewer than half of `path_target` of the answers start at the source."
+    return min(stated[d] for d in DIMENSIONS) < 0.5 or stated['source'] < spec.path_target / 2
 
 def _attempt_model(pol, spec: WarmStart, attempt: int):
     "The model an attempt trains: the base model's weights, or (with `init`, and for every restart) a random init from the seed."
@@ -197,8 +201,8 @@ def _train_warm(spec: WarmStart, root: Path, out: Path, verbose: bool) -> Path:
             history.append({'step': step, 'attempt': attempt, **c})
             log(f"  step {step} (attempt {attempt + 1}): greedy, held-out wordings: {_show(c)}" + ' | criterion met' * bool(in_row))
             if in_row >= 2: done = True; break
-            if spec.restart and a_step >= spec.restart and step < spec.steps:
-                log(f"  no criterion after {a_step} steps: starting again from a new random init"); attempt += 1; break
+            if spec.restart and a_step >= spec.restart and step < spec.steps and warm_stuck(c, spec):
+                log(f"  no jump after {a_step} steps: starting again from a new random init"); attempt += 1; break
         if done or not spec.target: break
     if not done:
         last = {k: v for k, v in (history[-1] if history else {}).items() if k not in ('step', 'attempt')}
@@ -259,7 +263,7 @@ def rules_compliance(policy, graphs: str = 'easy', n: int = 64, samples: int = 2
                          'A': got[PRESETS['A']] / len(texts), 'B': got[PRESETS['B']] / len(texts), 'n': len(texts)}
     return out
 
-# %% ../nbs/03d_warmstart.ipynb #78d7e856
+# %% ../nbs/03d_warmstart.ipynb #2c5dcd5b
 WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
                'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, batch=32, lr=3e-3, mix=0.5, init=True,
-                                       target=0.97, path_target=0.9, check_every=100, restart=1000, steps=3000)}
+                                       target=0.97, path_target=0.9, check_every=100, restart=600, steps=3000)}
