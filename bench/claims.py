@@ -57,11 +57,11 @@ def b_reward(g): return float(np.mean([plasticity(r, 0, PLASTIC_STEPS) or 0.0 fo
 
 def spread(per_warm: dict, pooled, target: str, meets) -> None:
     "Print each warm start's estimate, whether it meets the target, the spread between warm starts and the pooled estimate."
-    vals = {w: e for w, e in per_warm.items()}
-    for w, e in vals.items(): print(f"    warm start {w}: {e}   {'meets' if meets(e) else 'MISSES'} the target {target}")
+    vals = per_warm
+    for w, e in vals.items(): print(f"    warm start {w}: {'—' if e is None else e}   {'meets' if meets(e) else 'MISSES'} the target {target}")
     pts = [e.value for e in vals.values() if e is not None and e.value is not None]
     between = f"{min(pts):.3g} .. {max(pts):.3g}" if pts else '—'
-    print(f"    between warm starts: {between};  pooled over warm starts x run seeds: {pooled}")
+    print(f"    between warm starts: {between};  pooled over warm starts x run seeds: {'—' if pooled is None else pooled}")
 
 def _val(e): return None if e is None else e.value
 
