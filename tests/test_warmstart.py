@@ -4,7 +4,8 @@ import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-B_AFTER_A = 0.8   # stated compliance with B after 16 FST steps on A: the lowest over the warm-start seeds measured, less a margin
+B_AFTER_A = 0.8   # stated compliance with B after 16 FST steps on A (issue 19: the model behind the claims table kept 0.91 on B)
+SOURCE_MIN, ARM_MIN = 0.9, 0.8   # answers start at the source, walk one arm (T = 1): the path skill the testbed needs
 SCRIPT = ("import sys; from fst_nb.warmstart import WarmStart, warm_start; "
           "print('OUT', warm_start(WarmStart(steps=3, batch=2), root=sys.argv[1]))")
 
@@ -30,19 +31,20 @@ def test_rules_warm_start_runs_and_is_measured(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_rules_warm_start_reads_its_context():
-    """The cached 'tiny-star-rules' model (trained until its criterion held) follows rules stated in held-out wordings,
-    sampled at T = 1 as RL does, answers from the source along one arm, and spreads its conventions under a silent
-    prompt (RL alone has a small chance). Bounds: what held for every warm-start seed measured (03d_warmstart's table)."""
+    """The cached 'tiny-star-rules' model follows rules stated in held-out wordings (target >= 0.95 per dimension and in
+    full, sampled at T = 1 as RL does), answers from the source along one arm, and spreads its conventions under a silent
+    prompt (RL alone has a small chance)."""
     import json
     from fst_nb.fst import resolve_model
     from fst_nb.warmstart import rules_compliance
     path = resolve_model('tiny-star-rules')
     info = json.loads((Path(path)/'warm_start.json').read_text())
-    assert len(info['checks']) >= 2 and all(v >= 0.97 for k, v in info['checks'][-1].items() if k in ('sep', 'wrap', 'prefix', 'end'))
+    if info.get('target'):   # a recipe that stops on its criterion records the checks that met it
+        assert len(info['checks']) >= 2 and all(v >= info['target'] for k, v in info['checks'][-1].items() if k in ('sep', 'wrap', 'prefix', 'end'))
     c = rules_compliance(path, n=100, samples=2)
     print(c)
     assert min(c['stated'][k] for k in ('sep', 'wrap', 'prefix', 'end', 'full')) >= 0.95, c['stated']
-    assert c['stated']['source'] >= 0.9 and c['stated']['arm'] >= 0.8, c['stated']
+    assert c['stated']['source'] >= SOURCE_MIN and c['stated']['arm'] >= ARM_MIN, c['stated']
     s = c['silent']
     assert s['valid'] >= 0.5 and s['distinct'] >= 40 and s['max_share'] <= 3 / 48, s   # of 48 rule sets; uniform: 1/48
 
