@@ -36,7 +36,7 @@ def random_arm_path(example: dict, rng: random.Random) -> str:
         nxt = next((x for x in adj[nxt] if x != path[-2]), None)
     return ','.join(map(str, path))
 
-# %% ../nbs/03d_warmstart.ipynb #8fc2bc5a
+# %% ../nbs/03d_warmstart.ipynb #00fabf3e
 @dataclass
 class WarmStart(Config):
     "Supervised warm-start of a built-in model on star-graph answers along random arms."
@@ -62,6 +62,10 @@ class WarmStart(Config):
         if self.target and not self.rules: raise ConfigError(f"WarmStart.target={self.target} needs rules=True (it measures stated rules)")
         if self.restart and not self.target: raise ConfigError(f"WarmStart.restart={self.restart} needs a target > 0 to know when to restart")
         if self.mix and not self.rules: raise ConfigError(f"WarmStart.mix={self.mix} needs rules=True")
+        from fst_nb.tasks import StarGraph
+        for f in ('preset', 'mix_preset'):
+            if getattr(self, f) not in StarGraph.presets:
+                raise ConfigError(f"WarmStart.{f}={getattr(self, f)!r} is not a star-graph preset; choose one of {', '.join(map(repr, StarGraph.presets))}")
 
 def sft_batch(pairs: list[tuple[list[int], list[int]]], pad_id: int):
     "Tensors for (prompt, completion) pairs: ids/attn/pos [B, P+T] (prompts left-, completions right-padded), labels [B, T]."
