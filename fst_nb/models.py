@@ -15,7 +15,7 @@ __all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'TOKENIZER_VERSION', 'BUILTIN_MODE
            'qwen3_chat_template', 'TinySpec', 'cache_dir', 'qwen3_config', 'build_tiny', 'LoraSpec', 'Policy',
            'resolve_device', 'resolve_dtype', 'check_unsloth_load', 'unsloth_available', 'load_policy']
 
-# %% ../nbs/02_models.ipynb #7adbd88c
+# %% ../nbs/02_models.ipynb #8456a81b
 SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>']
 CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
@@ -42,12 +42,13 @@ def _corpus(n_lines=6000, seed=0):
         elif k == 3: yield ' '.join(rng.choice(_WORDS) for _ in range(rng.randint(5, 20))).capitalize() + rng.choice('.?:!')
         else: yield json.dumps({rng.choice(_WORDS): [rng.randrange(100), rng.choice(_WORDS), rng.random() < .5, None]})
 
-def train_tokenizer(vocab_size: int = 2048):
-    "Train the byte-level BPE tokenizer and wrap it as a transformers fast tokenizer."
+def train_tokenizer(vocab_size: int = 2048, digits: bool = False):
+    "Train the byte-level BPE tokenizer (with `digits`: every digit its own token, as Qwen3's) as a transformers fast tokenizer."
     from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
     from transformers import PreTrainedTokenizerFast
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if digits: tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), tok.pre_tokenizer])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
@@ -64,7 +65,7 @@ def qwen3_chat_template() -> str:
                                 "<|im_start|>assistant\n{% if enable_thinking is defined and enable_thinking is false %}"
                                 "<think>\n\n</think>\n\n{% endif %}{% endif %}")
 
-# %% ../nbs/02_models.ipynb #b12ef890
+# %% ../nbs/02_models.ipynb #da1e6f59
 @dataclass
 class TinySpec(Config):
     "Architecture of a built-in model."
@@ -76,6 +77,7 @@ class TinySpec(Config):
     vocab_size: int = span(2048, 256)
     max_position_embeddings: int = span(2048, 64)
     seed: int = 0
+    digits: bool = False   # the tokenizer splits numbers into digits and a space before a number into its own token, as Qwen3's does
 
     def validate(self):
         if self.hidden_size % self.num_attention_heads:
@@ -86,6 +88,7 @@ class TinySpec(Config):
 BUILTIN_MODELS = {
     'tiny': TinySpec(),
     'small': TinySpec(hidden_size=512, num_hidden_layers=6, num_attention_heads=8, num_key_value_heads=4, intermediate_size=1536),
+    'tiny-digits': TinySpec(digits=True),
 }
 
 def cache_dir() -> Path:
@@ -101,9 +104,10 @@ def qwen3_config(spec: TinySpec, tokenizer):
                        max_position_embeddings=spec.max_position_embeddings, tie_word_embeddings=True,
                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
 
-# %% ../nbs/02_models.ipynb #253e2849
+# %% ../nbs/02_models.ipynb #114934ef
 def _spec_key(name, spec):
-    blob = json.dumps({'name': name, 'spec': spec.to_dict(), 'tok': TOKENIZER_VERSION}, sort_keys=True)
+    d = {k: v for k, v in spec.to_dict().items() if not (k == 'digits' and not v)}   # fields added later: out at their default
+    blob = json.dumps({'name': name, 'spec': d, 'tok': TOKENIZER_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 def build_tiny(name: str = 'tiny', root=None) -> Path:
@@ -115,7 +119,7 @@ def build_tiny(name: str = 'tiny', root=None) -> Path:
     out = root/f'{name}-{_spec_key(name, spec)}'
     if (out/'config.json').exists(): return out
     from transformers import AutoModelForCausalLM
-    tok = train_tokenizer(spec.vocab_size)
+    tok = train_tokenizer(spec.vocab_size, spec.digits)
     torch.manual_seed(spec.seed)
     model = AutoModelForCausalLM.from_config(qwen3_config(spec, tok), dtype=torch.float32)
     root.mkdir(parents=True, exist_ok=True)
