@@ -21,7 +21,7 @@ from . import dist
 # %% auto #0
 __all__ = ['SEED_PROMPT', 'RECORDS', 'Phase', 'FSTConfig', 'resolve_model', 'FSTRun', 'eval_seed', 'pass_at_1']
 
-# %% ../nbs/06_fst.ipynb #6179e9e0
+# %% ../nbs/06_fst.ipynb #9d0dc157
 SEED_PROMPT = "Solve the problem. Think step by step, then give the final answer in \\boxed{}."
 
 @dataclass
@@ -46,6 +46,7 @@ class FSTConfig(Config):
     device: str = 'auto'              # 'auto' (cuda when torch sees a GPU, else cpu), 'cpu', 'cuda', 'cuda:N'
     dtype: str = choice('auto', *DTYPES)  # weights: 'auto' = bfloat16 on GPU, float32 on CPU
     gpu_memory_utilization: float = span(0.5, 0.05, 0.95)  # GPU share of the vLLM / Unsloth engine (weights + KV cache)
+    max_seq_len: int = span(16384, 256)  # backend 'unsloth': the engine's context (rollouts, and the 'self' reflector's long prompts)
     grad_accum: int = span(1, 1)      # micro-batches per RL step (whole groups): bounds the [B, T, vocab] logits in memory
     micro_batch: int = span(0, 0)     # sequences per micro-batch, may cut a group (0: `grad_accum` whole-group parts)
     score_rows: int = span(8, 1)      # sequences per forward pass without gradients (evaluation KL, reference)
@@ -123,7 +124,7 @@ def resolve_model(name: str, seed: int = 0) -> str:
     if name not in WARM_MODELS: return name
     return str(warm_start(WarmStart(**{**WARM_MODELS[name], 'seed': seed}), verbose=True))
 
-# %% ../nbs/06_fst.ipynb #9bca3b83
+# %% ../nbs/06_fst.ipynb #a7e62603
 class FSTRun:
     "A Fast-Slow Training run: step through it with gepa_round / rl_step / evaluate / cycle, or call train()."
     def __init__(self, cfg: FSTConfig, run_dir: RunDir):
@@ -135,7 +136,8 @@ class FSTRun:
         used, _ = resolve_backend(cfg.backend, lora=lora is not None, server_url=cfg.server_url, device=cfg.device)   # before loading: a named backend that can't run raises
         gpu = {'gpu_memory_utilization': cfg.gpu_memory_utilization}
         self.policy = load_policy(resolve_model(cfg.model, cfg.warm_seed), backend='unsloth' if used == 'unsloth' else 'hf', lora=lora,
-                                  dtype=cfg.dtype, device=cfg.device, **(gpu if used == 'unsloth' else {}))
+                                  dtype=cfg.dtype, device=cfg.device,
+                                  **({**gpu, 'max_seq_length': cfg.max_seq_len} if used == 'unsloth' else {}))
         server = {'base_url': cfg.server_url, 'shared_dir': cfg.server_dir or None}
         self.backend = make_backend(cfg.backend, self.policy, **{'vllm': gpu, 'server': server, 'hf': {'max_batch': cfg.gen_batch}}.get(used, {}))
         self.backend.thinking = cfg.thinking                 # every prompt is rendered with the switch (chat_prompt_ids)

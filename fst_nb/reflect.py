@@ -12,9 +12,9 @@ from .pool import candidate_context
 
 # %% auto #0
 __all__ = ['FENCE', 'REFLECTION_PROMPT', 'NO_CHANGE', 'REFLECTION_LMS', 'user_text', 'reflection_records', 'reflection_prompt',
-           'parse_reply', 'Reply', 'ReflectionLM', 'CallableLM', 'ScriptedLM', 'LiteLLM', 'start_generator', 'SelfLM',
-           'split_sentences', 'template', 'is_instruction', 'read_reflection_prompt', 'rank_instructions', 'revise',
-           'feedback_reply', 'FeedbackLM', 'check_reflection_lm', 'make_reflector']
+           'parse_reply', 'Reply', 'ReflectionLM', 'CallableLM', 'ScriptedLM', 'LiteLLM', 'start_generator',
+           'context_len', 'SelfLM', 'split_sentences', 'template', 'is_instruction', 'read_reflection_prompt',
+           'rank_instructions', 'revise', 'feedback_reply', 'FeedbackLM', 'check_reflection_lm', 'make_reflector']
 
 # %% ../nbs/05a_reflect.ipynb #48a2fa69
 def user_text(messages: list) -> str:
@@ -165,7 +165,7 @@ def _cost(resp) -> float:
     try: return float(litellm.completion_cost(completion_response=resp) or 0.0)
     except Exception: return 0.0
 
-# %% ../nbs/05a_reflect.ipynb #55799d7c
+# %% ../nbs/05a_reflect.ipynb #0424119b
 def start_generator(policy, backend=None, ref=None, batch_size: int = 8) -> tuple:
     "(backend generating from `policy`'s starting weights, how): 'engine', 'adapter-off', 'reference' or 'copy' (see above)."
     from types import SimpleNamespace
@@ -181,6 +181,12 @@ def start_generator(policy, backend=None, ref=None, batch_size: int = 8) -> tupl
     frozen = copy.deepcopy(policy.model).eval().requires_grad_(False)
     return HFBackend(SimpleNamespace(model=frozen, tokenizer=policy.tokenizer), max_batch=batch_size), 'copy'
 
+def context_len(gen, model) -> int:
+    "Longest prompt + reply `gen` takes: its engine's `max_model_len` (vllm 0.33.0 `LLM.model_config`), else the model's."
+    eng = getattr(gen, 'llm', None) or getattr(gen, 'engine', None)
+    n = getattr(getattr(eng, 'model_config', None), 'max_model_len', None)
+    return int(n or getattr(model.config, 'max_position_embeddings', 2048))
+
 class SelfLM(ReflectionLM):
     "The starting policy as reflection LM: the run's engine without LoRA, the adapter disabled, a kept reference, or a copy."
     def __init__(self, policy, max_new_tokens: int = 512, temperature: float = 0.7, batch_size: int = 8,
@@ -193,7 +199,7 @@ class SelfLM(ReflectionLM):
         self.gen, self.how = start_generator(policy, backend, ref, batch_size)
         self.gen.thinking = thinking
         self.extra_bytes = sum(p.numel() * p.element_size() for p in self.gen.model.parameters()) if self.how == 'copy' else 0
-        self.max_len = int(getattr(policy.model.config, 'max_position_embeddings', 2048))
+        self.max_len = context_len(self.gen, policy.model)
 
     def _complete(self, prompts):
         from fst_nb.rollout import Sampling, chat_prompt_ids

@@ -55,6 +55,10 @@ def test_self_on_the_unsloth_engine_sends_no_lora_request(fake_vllm, no_deepcopy
     be.generate([[{'role': 'user', 'content': 'hi'}]], 1, Sampling(max_new_tokens=4))
     assert engine.calls[-1] is be.lora_request                      # the run's rollouts keep their adapter
     with pytest.raises(RuntimeError, match='never takes new ones'): lm.gen.update_weights(pol.model)
+    engine.model_config = NS(max_model_len=40)                     # the engine's context, not the model's 2,048
+    short = SelfLM(pol, backend=be, max_new_tokens=8)
+    r = short.complete(['word ' * 40])[0]
+    assert (r.text, engine.calls[-1] is be.lora_request) == ('', True) and 'does not fit the context of 40' in r.error
 
 def test_self_on_the_vllm_engine_sends_no_lora_request(fake_vllm, no_deepcopy):
     from fst_nb.vllm_backend import VLLMBackend, VLLMConfig
