@@ -107,7 +107,7 @@ def backend_names() -> list[str]:
     "Names `make_backend` accepts."
     return ['auto', *sorted(set(_BACKENDS) | set(_BACKEND_MODULES))]
 
-# %% ../nbs/03_rollout.ipynb #c32b9753
+# %% ../nbs/03_rollout.ipynb #07605e6f
 def _has(mod): return import_problem(mod) is None
 
 def _problem(backend: str, mod: str) -> str | None:
@@ -157,7 +157,10 @@ def _backend_class(name):
 
 def make_backend(name: str, policy, **kw) -> Backend:
     "Build generation backend `name` ('auto' | 'hf' | 'vllm' | 'unsloth' | 'server' | any registered) for `policy`."
-    used, note = resolve_backend(name, lora=getattr(policy, 'lora', None) is not None, server_url=kw.get('base_url'))
+    try: device = str(policy.device)            # where the policy is: Unsloth's engine cannot follow it to cuda:N > 0
+    except Exception: device = None
+    used, note = resolve_backend(name, lora=getattr(policy, 'lora', None) is not None, server_url=kw.get('base_url'),
+                                 device=device)
     if name != 'auto': return _backend_class(used)(policy, **kw)
     try: be = _backend_class(used)(policy, **kw)
     except (ImportError, NotImplementedError, ConfigError) as e:

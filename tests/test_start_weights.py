@@ -147,3 +147,13 @@ def test_backend_checks_import_instead_of_find_spec(monkeypatch):
     assert R.resolve_backend('auto') == ('unsloth', '')
     assert R.resolve_backend('auto', device='cuda:1')[0] == 'vllm'   # the engine cannot go there: skipped, said why
     assert 'CUDA_VISIBLE_DEVICES=1' in R.resolve_backend('auto', device='cuda:1')[1]
+
+def test_make_backend_resolves_for_the_policy_device(monkeypatch):
+    "make_backend('auto') passes the policy's device on, so Unsloth is skipped for a policy on cuda:1 as FSTRun decided."
+    import fst_nb.rollout as R
+    seen, real = [], R.resolve_backend
+    monkeypatch.setattr(R, 'resolve_backend', lambda *a, **k: seen.append(k.get('device')) or real(*a, **k))
+    monkeypatch.setattr(R, '_backend_class', lambda name: lambda policy, **kw: NS(note=''))
+    R.make_backend('hf', NS(device=torch.device('cuda', 1), lora=None))
+    R.make_backend('hf', None)
+    assert seen == ['cuda:1', None]
