@@ -6,15 +6,38 @@ Stages, each printed PASS/FAIL with its figures:
   rho     the trainer's log-probs of fresh samples (sampling_logprobs at the sampling temperature/top-p) vs the
           engine's processed_logprobs: mean |log rho| small (bf16 kernels differ, so not 0)
   sync    a LoRA perturbation + update_weights changes the engine's greedy outputs, and rho stays ~1 afterwards
-  cycle   one FST cycle (a GEPA round with a scripted reflector, T CISPO steps, evaluation): step time
-then peak GPU memory. Exit code: 0 all passed (or no CUDA GPU here: nothing run, the stack and the plan are printed), 1 a stage failed.
+  cycle   one FST cycle (a GEPA round with a scripted reflector, T CISPO steps, evaluation): it must keep informative
+          groups (> 0: some group had different rewards) and sync the engine (its weights version goes up); train rows
+          alone pass nothing, since a step with no kept group takes no optimizer step and syncs nothing
+then peak GPU memory. Exit code: 0 all passed, or no GPU at all here (nothing run, the stack and the plan are printed);
+1 a stage failed; 2 `nvidia-smi` lists a GPU that torch cannot use (e.g. a driver too old for torch's CUDA build).
 
     python bench/gpu_check.py                          # Qwen/Qwen3-0.6B from the hub (needs HF_HUB_OFFLINE unset)
     python bench/gpu_check.py --model /models/qwen3-1.7b --lora-r 16
 """
-import argparse, sys, tempfile, time, traceback
+import argparse, shutil, subprocess, sys, tempfile, time, traceback
 
-GPU_MISSING = 0   # the issue asks for a clean skip: exit 0 with what would run and why it did not
+GPU_MISSING = 0    # no GPU at all: a clean skip, exit 0 with what would run and why it did not
+GPU_UNUSABLE = 2   # nvidia-smi lists a GPU that torch cannot use: a broken stack, not a missing GPU
+
+def nvidia_smi_gpus(run=subprocess.run) -> list:
+    "The GPUs `nvidia-smi -L` lists ('GPU 0: ...' lines); [] when nvidia-smi is absent or fails."
+    exe = shutil.which('nvidia-smi')
+    if exe is None: return []
+    try: p = run([exe, '-L'], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired): return []
+    return [l.strip() for l in p.stdout.splitlines() if l.strip().startswith('GPU ')] if p.returncode == 0 else []
+
+def cycle_verdict(rows: list, synced: int, steps: int) -> tuple:
+    "(ok, info) of the cycle stage from its train rows and how often the engine's weights version went up."
+    kept = sum(r.get('groups_kept', 0) for r in rows)
+    ok = len(rows) == steps and all(r.get('backend') == 'unsloth' for r in rows) and kept > 0 and synced > 0
+    info = f"{len(rows)} CISPO steps, {kept} informative groups kept, engine synced {synced}x"
+    if rows and not kept:
+        info += (" -- every group had a single reward, so no optimizer step and no sync happened (answers cut off? "
+                 "check `thinking` and max_new_tokens)")
+    elif kept and not synced: info += " -- optimizer steps happened but the engine's weights version never went up"
+    return ok, info
 
 def _args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -60,6 +83,13 @@ def main(argv=None) -> int:
     from fst_nb.rollout import doctor
     print(doctor(), flush=True)
     if not torch.cuda.is_available():
+        gpus = nvidia_smi_gpus()
+        if gpus:
+            print(f"gpu-check: FAILED, nvidia-smi lists {len(gpus)} GPU(s) ({gpus[0]}) but torch {torch.__version__} "
+                  f"(CUDA build {torch.version.cuda or 'none: a CPU build'}) cannot use them. The driver must support "
+                  f"that CUDA version (plain `nvidia-smi` prints the highest CUDA version its driver supports): update "
+                  f"the driver, or install a torch built for the CUDA the driver has. Nothing was run.\n  {PLAN}")
+            return GPU_UNUSABLE
         print(f"gpu-check: SKIPPED, no CUDA GPU here (torch {torch.__version__}, CUDA build {torch.version.cuda or 'none'}); "
               f"nothing was run.\n  {PLAN}")
         return GPU_MISSING
@@ -111,11 +141,12 @@ def main(argv=None) -> int:
     ck.stage('sync', sync)
 
     def cycle():
+        v0 = run.backend.version
         out = run.cycle()
         rows = [r for r in run.run_dir.read() if r.get('kind') == 'train']
         t = sum(r['step_time'] for r in rows) / max(len(rows), 1)
-        ok = len(rows) == a.steps and all(r['backend'] == 'unsloth' for r in rows)
-        return ok, (f"{len(rows)} CISPO steps, {t:.1f} s/step, reward {rows[-1]['reward_mean'] if rows else float('nan'):.3f}, "
+        ok, info = cycle_verdict(rows, run.backend.version - v0, a.steps)
+        return ok, (f"{info}, {t:.1f} s/step, reward {rows[-1]['reward_mean'] if rows else float('nan'):.3f}, "
                     f"cycle {out['seconds']} s")
     ck.stage('cycle', cycle)
     free, total = torch.cuda.mem_get_info()

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 # %% auto #0
-__all__ = ['ConfigError', 'choice', 'span', 'Config', 'parse_overrides', 'seed_everything', 'atomic_write_bytes',
-           'atomic_write_text', 'atomic_write_json', 'append_jsonl', 'read_jsonl', 'repair_jsonl', 'default_runs_dir',
-           'RunDir', 'free_port']
+__all__ = ['IMPORT_TIMEOUT', 'ConfigError', 'choice', 'span', 'Config', 'parse_overrides', 'seed_everything',
+           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'append_jsonl', 'read_jsonl', 'repair_jsonl',
+           'default_runs_dir', 'RunDir', 'free_port', 'import_problem']
 
 # %% ../nbs/00_core.ipynb #1a953dcb
 class ConfigError(ValueError):
@@ -230,3 +230,23 @@ def free_port(host: str = '127.0.0.1') -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+# %% ../nbs/00_core.ipynb #3f60d579
+IMPORT_TIMEOUT = 300   # seconds an import check may take (vllm's import takes several on a slow CPU)
+_IMPORT_PROBLEMS: dict = {}
+
+def import_problem(module: str) -> str | None:
+    "Why `module` does not import here (None when it does): tried once per process, in a child process, and remembered."
+    import importlib.util, subprocess, sys
+    if module in sys.modules: return None
+    if module not in _IMPORT_PROBLEMS:
+        if importlib.util.find_spec(module) is None: why = f"{module} is not installed"
+        else:
+            try:
+                p = subprocess.run([sys.executable, '-c', f'import {module}'], capture_output=True, text=True,
+                                   timeout=IMPORT_TIMEOUT)
+                last = (p.stderr.strip().splitlines() or [f'exit code {p.returncode}'])[-1]
+                why = None if p.returncode == 0 else f"{module} is installed but `import {module}` fails: {last[:300]}"
+            except subprocess.TimeoutExpired: why = f"`import {module}` took longer than {IMPORT_TIMEOUT} s"
+        _IMPORT_PROBLEMS[module] = why
+    return _IMPORT_PROBLEMS[module]

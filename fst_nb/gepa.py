@@ -177,7 +177,7 @@ def _split(xs, sizes):
     for n in sizes: out.append(xs[i:i + n]); i += n
     return out
 
-# %% ../nbs/05b_gepa.ipynb #faf01c3f
+# %% ../nbs/05b_gepa.ipynb #fce3698b
 from fastcore.basics import patch
 
 class Gepa:
@@ -186,7 +186,7 @@ class Gepa:
                  sampling=None, rundir=None, policy=None, **lm_kw):
         self.cfg, self.task = cfg or GepaConfig(), task
         self.pool = pool if pool is not None else Pool(seeds or [DEFAULT_SEED])
-        self.reflector = make_reflector(reflector, policy=policy, **lm_kw)
+        self.reflector = make_reflector(reflector, policy=policy, backend=backend, **lm_kw)
         self.evaluator = Evaluator(task, backend, sampling, self.cfg.n_per_pair)
         self.rundir = RunDir(rundir) if isinstance(rundir, (str, Path)) else rundir
         self.results, self._logged = [], set()

@@ -12,9 +12,9 @@ from .pool import candidate_context
 
 # %% auto #0
 __all__ = ['FENCE', 'REFLECTION_PROMPT', 'NO_CHANGE', 'REFLECTION_LMS', 'user_text', 'reflection_records', 'reflection_prompt',
-           'parse_reply', 'Reply', 'ReflectionLM', 'CallableLM', 'ScriptedLM', 'LiteLLM', 'SelfLM', 'split_sentences',
-           'template', 'is_instruction', 'read_reflection_prompt', 'rank_instructions', 'revise', 'feedback_reply',
-           'FeedbackLM', 'check_reflection_lm', 'make_reflector']
+           'parse_reply', 'Reply', 'ReflectionLM', 'CallableLM', 'ScriptedLM', 'LiteLLM', 'start_generator',
+           'context_len', 'SelfLM', 'split_sentences', 'template', 'is_instruction', 'read_reflection_prompt',
+           'rank_instructions', 'revise', 'feedback_reply', 'FeedbackLM', 'check_reflection_lm', 'make_reflector']
 
 # %% ../nbs/05a_reflect.ipynb #48a2fa69
 def user_text(messages: list) -> str:
@@ -165,47 +165,60 @@ def _cost(resp) -> float:
     try: return float(litellm.completion_cost(completion_response=resp) or 0.0)
     except Exception: return 0.0
 
-# %% ../nbs/05a_reflect.ipynb #d52ff0e6
+# %% ../nbs/05a_reflect.ipynb #0424119b
+def start_generator(policy, backend=None, ref=None, batch_size: int = 8) -> tuple:
+    "(backend generating from `policy`'s starting weights, how): 'engine', 'adapter-off', 'reference' or 'copy' (see above)."
+    from types import SimpleNamespace
+    from fst_nb.rollout import HFBackend, _is_peft
+    view = backend.start_weights() if backend is not None else None
+    if view is not None and not isinstance(view, HFBackend): return view, 'engine'
+    if view is None and _is_peft(policy.model): view = HFBackend(policy).start_weights()
+    if view is not None: view.max_batch = batch_size; return view, 'adapter-off'
+    if ref is not None: return HFBackend(SimpleNamespace(model=ref, tokenizer=policy.tokenizer), max_batch=batch_size), 'reference'
+    if getattr(policy.model, 'vllm_engine', None) is not None:
+        raise ConfigError("reflection LM 'self' cannot copy a model that holds Unsloth's vLLM engine; pass the run's "
+                          "backend (make_reflector('self', policy, backend=...)) so it generates there without a LoRA request")
+    frozen = copy.deepcopy(policy.model).eval().requires_grad_(False)
+    return HFBackend(SimpleNamespace(model=frozen, tokenizer=policy.tokenizer), max_batch=batch_size), 'copy'
+
+def context_len(gen, model) -> int:
+    "Longest prompt + reply `gen` takes: its engine's `max_model_len` (vllm 0.33.0 `LLM.model_config`), else the model's."
+    eng = getattr(gen, 'llm', None) or getattr(gen, 'engine', None)
+    n = getattr(getattr(eng, 'model_config', None), 'max_model_len', None)
+    return int(n or getattr(model.config, 'max_position_embeddings', 2048))
+
 class SelfLM(ReflectionLM):
-    "A frozen deep copy of a policy, generating batched replies with its chat template."
+    "The starting policy as reflection LM: the run's engine without LoRA, the adapter disabled, a kept reference, or a copy."
     def __init__(self, policy, max_new_tokens: int = 512, temperature: float = 0.7, batch_size: int = 8,
-                 thinking: bool = False):   # the chat template's enable_thinking (off: Qwen3 answers at once)
+                 thinking: bool = False,   # the chat template's enable_thinking (off: Qwen3 answers at once)
+                 backend=None,             # the run's rollout backend: generate on its engine with no LoRA request
+                 ref=None):                # a frozen model of the starting weights already kept (the trainer's KL reference)
         super().__init__()
-        self.thinking = thinking
-        self.name = f"self:{getattr(policy, 'name', 'policy')}"
-        self.model = copy.deepcopy(policy.model).eval()
-        for p in self.model.parameters(): p.requires_grad_(False)
-        self.tokenizer = policy.tokenizer
-        self.max_new_tokens, self.temperature, self.batch_size = max_new_tokens, temperature, batch_size
-        self.max_len = int(getattr(self.model.config, 'max_position_embeddings', 2048))
+        self.name, self.tokenizer = f"self:{getattr(policy, 'name', 'policy')}", policy.tokenizer
+        self.max_new_tokens, self.temperature, self.batch_size, self.thinking = max_new_tokens, temperature, batch_size, thinking
+        self.gen, self.how = start_generator(policy, backend, ref, batch_size)
+        self.gen.thinking = thinking
+        self.extra_bytes = sum(p.numel() * p.element_size() for p in self.gen.model.parameters()) if self.how == 'copy' else 0
+        self.max_len = context_len(self.gen, policy.model)
 
     def _complete(self, prompts):
-        tok, out = self.tokenizer, [None] * len(prompts)
-        ids = [tok.apply_chat_template([{'role': 'user', 'content': p}], add_generation_prompt=True, enable_thinking=self.thinking)
-               for p in prompts]
-        ids = [x['input_ids'] if hasattr(x, 'keys') else x for x in ids]
-        ok = [i for i, x in enumerate(ids) if len(x) + self.max_new_tokens <= self.max_len]
-        for i in set(range(len(prompts))) - set(ok):
-            out[i] = Reply('', len(ids[i]), error=f'prompt of {len(ids[i])} tokens does not fit the context of {self.max_len}')
-        for s in range(0, len(ok), self.batch_size):
-            chunk = ok[s:s + self.batch_size]
-            for i, r in zip(chunk, self._generate([ids[i] for i in chunk])): out[i] = r
+        from fst_nb.rollout import Sampling, chat_prompt_ids
+        convs = [[{'role': 'user', 'content': p}] for p in prompts]
+        lens = [len(chat_prompt_ids(self.tokenizer, c, self.thinking)) for c in convs]
+        out = [Reply('', n, error=f'prompt of {n} tokens does not fit the context of {self.max_len}')
+               if n + self.max_new_tokens > self.max_len else None for n in lens]
+        ok, t0 = [i for i, r in enumerate(out) if r is None], time.time()
+        if not ok: return out
+        s = Sampling(max(self.temperature, 1e-6), 1.0, self.max_new_tokens)   # below 0.01: greedy on every backend
+        try: ro = self.gen.generate([convs[i] for i in ok], 1, s)
+        except Exception as e:
+            for i in ok: out[i] = Reply('', lens[i], seconds=time.time() - t0, error=f'{type(e).__name__}: {e}')
+            return out
+        dt = (time.time() - t0) / len(ok)
+        for j, i in enumerate(ok): out[i] = Reply(ro.texts[j], len(ro.prompt_ids[j]), len(ro.completion_ids[j]), 0.0, dt)
         return out
 
-    def _generate(self, batch_ids):
-        import torch
-        t0, tok = time.time(), self.tokenizer
-        width = max(map(len, batch_ids))
-        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        inp = torch.tensor([[pad] * (width - len(x)) + list(x) for x in batch_ids])         # [B, T] left-padded
-        att = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in batch_ids])      # [B, T]
-        with torch.no_grad():
-            gen = self.model.generate(input_ids=inp, attention_mask=att, max_new_tokens=self.max_new_tokens, pad_token_id=pad,
-                                      do_sample=self.temperature > 0, temperature=self.temperature or None, top_p=1.0)
-        new = gen[:, width:]                                                                 # [B, new]
-        dt = (time.time() - t0) / len(batch_ids)
-        return [Reply(tok.decode(row, skip_special_tokens=True), len(x), int((row != pad).sum()), 0.0, dt)
-                for row, x in zip(new, batch_ids)]
+    def __repr__(self): return super().__repr__()[:-1] + f", {self.how})"
 
 # %% ../nbs/05a_reflect.ipynb #cb5d2a76
 _QUOTED = re.compile(r"(?<!\w)'[^'\n]*'(?!\w)")       # a single-quoted literal; apostrophes inside words are not quotes
@@ -318,24 +331,24 @@ class FeedbackLM(ReflectionLM):
         try: return Reply(feedback_reply(prompt, self.max_new, self.perfect), seconds=time.time() - t0)
         except Exception as e: return Reply('', seconds=time.time() - t0, error=f'{type(e).__name__}: {e}')
 
-# %% ../nbs/05a_reflect.ipynb #6c0e57c2
+# %% ../nbs/05a_reflect.ipynb #a6597fc7
 REFLECTION_LMS = ('self', 'feedback')
 
 def check_reflection_lm(spec):
     "`spec` if it names a reflection LM ('self', 'feedback', a litellm 'provider/model', a callable); else ConfigError."
     if isinstance(spec, ReflectionLM) or (callable(spec) and not isinstance(spec, str)): return spec
     if isinstance(spec, str) and (spec in REFLECTION_LMS or re.fullmatch(r'[A-Za-z0-9_.-]+/\S+', spec)): return spec
-    raise ConfigError(f"reflection LM {spec!r} is not valid; use 'self' (a frozen copy of the starting policy), 'feedback' "
+    raise ConfigError(f"reflection LM {spec!r} is not valid; use 'self' (the starting policy, sharing its weights), 'feedback' "
                       "(rewrites the prompt with the verifier's instructions, no model) or a litellm model in its "
                       "'provider/model' form, e.g. 'openai/gpt-4.1-mini' or 'hosted_vllm/DIR' (also a callable prompt -> str)")
 
-def make_reflector(spec, policy=None, **kw) -> ReflectionLM:
-    "A reflection LM from 'self' (needs the starting `policy`), 'feedback', a litellm model string, a callable or a ReflectionLM."
+def make_reflector(spec, policy=None, backend=None, ref=None, **kw) -> ReflectionLM:
+    "A reflection LM from 'self' (the starting `policy`, on `backend` or `ref` when given), 'feedback', a litellm model string, a callable or a ReflectionLM."
     if isinstance(spec, ReflectionLM): return spec
     check_reflection_lm(spec)
     if spec == 'self':
         if policy is None: raise ConfigError("reflection LM 'self' needs the starting policy: make_reflector('self', policy=...)")
-        return SelfLM(policy, **kw)
+        return SelfLM(policy, backend=backend, ref=ref, **kw)
     if spec == 'feedback': return FeedbackLM(**kw)
     if isinstance(spec, str): return LiteLLM(spec, **kw)
     return CallableLM(spec, **kw)

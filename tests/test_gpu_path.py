@@ -50,6 +50,61 @@ def test_gpu_check_without_a_gpu_skips_cleanly():
     assert 'SKIPPED, no CUDA GPU here' in p.stdout and 'nothing was run' in p.stdout
     assert f"torch {torch.__version__}" in p.stdout and "backend 'unsloth':" in p.stdout   # the stack is printed first
 
+def _gpu_check():
+    "bench/gpu_check.py as a module (it is a script, not part of the package)."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('gpu_check', ROOT/'bench'/'gpu_check.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod
+
+def test_gpu_check_fails_when_nvidia_smi_sees_a_gpu_torch_cannot_use(monkeypatch, capsys):
+    gc = _gpu_check()
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(gc, 'nvidia_smi_gpus', lambda: ['GPU 0: NVIDIA A10G (UUID: GPU-1234)'])
+    assert gc.main([]) == gc.GPU_UNUSABLE != 0
+    out = capsys.readouterr().out
+    assert 'FAILED, nvidia-smi lists 1 GPU(s) (GPU 0: NVIDIA A10G' in out and f"torch {torch.__version__}" in out
+    monkeypatch.setattr(gc, 'nvidia_smi_gpus', lambda: [])      # no GPU at all: the clean skip
+    assert gc.main([]) == 0 and 'SKIPPED, no CUDA GPU here' in capsys.readouterr().out
+
+def test_nvidia_smi_gpus_reads_the_listing(monkeypatch):
+    from types import SimpleNamespace as NS
+    gc = _gpu_check()
+    monkeypatch.setattr(gc.shutil, 'which', lambda name: '/usr/bin/nvidia-smi')
+    listing = 'GPU 0: NVIDIA A10G (UUID: GPU-1)\nGPU 1: NVIDIA A10G (UUID: GPU-2)\n'
+    assert gc.nvidia_smi_gpus(lambda *a, **k: NS(returncode=0, stdout=listing)) == listing.strip().split('\n')
+    assert gc.nvidia_smi_gpus(lambda *a, **k: NS(returncode=9, stdout='NVIDIA-SMI has failed')) == []
+    monkeypatch.setattr(gc.shutil, 'which', lambda name: None)
+    assert gc.nvidia_smi_gpus() == []
+
+def test_gpu_check_cycle_needs_kept_groups_and_a_sync():
+    gc = _gpu_check()
+    row = lambda kept: {'kind': 'train', 'backend': 'unsloth', 'groups_kept': kept}
+    ok, info = gc.cycle_verdict([row(0), row(0)], 0, 2)             # train rows, but nothing learned: FAIL
+    assert not ok and 'every group had a single reward' in info
+    assert not gc.cycle_verdict([row(1), row(0)], 0, 2)[0]          # a step but no engine sync: FAIL
+    assert gc.cycle_verdict([row(1), row(0)], 1, 2) == (True, '2 CISPO steps, 1 informative groups kept, engine synced 1x')
+    assert not gc.cycle_verdict([row(2)], 1, 2)[0]                  # a step missing
+
+def test_gpu_check_rho_scores_in_chunks(monkeypatch):
+    "The rho stages score through score_logprobs (score_rows sequences, logp_chunk logits a pass): no [B, T, V] top-p sort."
+    from types import SimpleNamespace as NS
+    import fst_nb.cispo as C
+    from fst_nb.models import load_policy
+    from fst_nb.rollout import HFBackend, Sampling
+    gc, pol = _gpu_check(), load_policy('tiny')
+    s = Sampling(temperature=0.8, top_p=0.95, max_new_tokens=12, seed=0)
+    ro = HFBackend(pol).generate([[{'role': 'user', 'content': f'path {i}'}] for i in range(4)], 2, s)
+    V = pol.model.config.vocab_size
+    run = NS(trainer=NS(tok=pol.tokenizer, device=pol.device, model=pol.model, cfg=NS(score_rows=3, logp_chunk=4 * V)))
+    seen, sorts, real_sort = [], [], torch.Tensor.sort
+    real = C.score_logprobs
+    monkeypatch.setattr(C, 'score_logprobs', lambda *a: seen.append(a[-2:]) or real(*a))
+    monkeypatch.setattr(torch.Tensor, 'sort', lambda t, *a, **k: sorts.append(t.numel()) or real_sort(t, *a, **k))
+    mean, mx = gc._rho(run, ro, s)
+    assert seen == [(3, 4 * V)] and sorts and max(sorts) <= 4 * V < len(ro) * 12 * V
+    assert mean < 1e-4 and mx < 1e-3                                # on-policy, same fp32 model: rho = 1
+
 def gpu_requirements() -> list[str]:
     "What `make setup` installs on a GPU box: the core, dev and gpu requirements of settings.ini, plus torch 2.14.0."
     c = ConfigParser(delimiters=['=']); c.read(ROOT/'settings.ini')
