@@ -60,7 +60,7 @@ class Rollouts:
         return (f"Rollouts(n={len(self)}, prompts={len(set(self.prompt_index))}, tokens={self.n_tokens}, "
                 f"stop={stop}/{len(self)}, version={self.policy_version})")
 
-# %% ../nbs/03_rollout.ipynb #11ee17ae
+# %% ../nbs/03_rollout.ipynb #b4ba47a2
 class Backend:
     "Protocol for generation backends: `generate` and `update_weights`; subclasses register with `register_backend`."
     name: str = ''
@@ -73,6 +73,11 @@ class Backend:
 
     def update_weights(self, model) -> None:
         raise NotImplementedError
+
+    def next_adapter(self) -> int:
+        "Number (1, 2, ...) of the next LoRA adapter this backend saves: its folder, name and id, never taken from `version`."
+        self.adapters = getattr(self, 'adapters', 0) + 1
+        return self.adapters
 
     def __repr__(self): return f"{type(self).__name__}(name={self.name!r}, version={self.version})"
 
@@ -349,7 +354,7 @@ class ScriptedBackend(HFBackend):
                 r.texts.append(text); r.finish_reasons.append('stop')
         return r
 
-# %% ../nbs/03_rollout.ipynb #3a00bdea
+# %% ../nbs/03_rollout.ipynb #55b8a4a2
 def rollouts_from_vllm(outputs, version: int = 0) -> Rollouts:
     "Convert vLLM `RequestOutput`s (one per conversation, each with `n` samples and `logprobs=0`) into Rollouts."
     r = Rollouts([], [], [], [], [], [], version)
@@ -388,7 +393,7 @@ class UnslothBackend(Backend):
         self.version += 1
         if self.policy.lora is not None:
             import shutil
-            path, old = f'{self.lora_dir}/v{self.version}', self.lora_request
+            path, old = f'{self.lora_dir}/a{self.next_adapter()}', self.lora_request   # not the version: see `next_adapter`
             model.save_lora(path)
             self.lora_request = model.load_lora(path)   # unsloth_zoo vllm_utils.load_lora: a new request id per call
             if old is not None: shutil.rmtree(old.lora_path, ignore_errors=True)

@@ -164,7 +164,7 @@ def _probe(self: ServerBackend, model=None, check: bool = True) -> float:
     return diff
 ServerBackend.probe = _probe
 
-# %% ../nbs/03c_server.ipynb #92e518ad
+# %% ../nbs/03c_server.ipynb #88b2d2d0
 def _dev_post(self: ServerBackend, path: str, body: dict, need: str) -> dict:
     "POST to a dev/runtime route; a 404 becomes an error naming the setting the server lacks."
     try: return http_json(self.root + path, body, self.timeout)
@@ -188,7 +188,7 @@ def _push_full(self: ServerBackend, model):
 
 def _load_adapter(self: ServerBackend, model):
     "Save `model`'s LoRA adapter as this version's, load it on the server under a new name, unload the previous one."
-    name, old = f'fst-{self.run_id}-v{self.version}', self.served
+    name, old = f'fst-{self.run_id}-{self.next_adapter()}', self.served   # counted, not the version (03_rollout)
     path = self.shared/name
     model.save_pretrained(path)
     need = 'VLLM_ALLOW_RUNTIME_LORA_UPDATING=1 and --enable-lora --max-lora-rank R'

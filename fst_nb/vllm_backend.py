@@ -174,15 +174,16 @@ def generate(self: VLLMBackend, convs: list[list[dict]], n: int = 1, sampling: S
     ro.texts = self.tok.batch_decode(ro.completion_ids, skip_special_tokens=True)
     return ro
 
-# %% ../nbs/03a_vllm.ipynb #05c7b8c3
+# %% ../nbs/03a_vllm.ipynb #02c53427
 @patch
 def _save_adapter(self: VLLMBackend, model):
-    "Save `model`'s LoRA adapter as this version's and return a fresh LoRARequest for it (old adapter dropped)."
+    "Save `model`'s LoRA adapter as a new one and return a fresh LoRARequest for it (old adapter dropped)."
     from vllm.lora.request import LoRARequest
-    path = self.workdir/f'lora-v{self.version}'
+    n = self.next_adapter()                # 1, 2, ...: never the version, which a resume rewinds (03_rollout)
+    path = self.workdir/f'lora-{n}'
     model.save_pretrained(path)
     old = getattr(self, 'lora_request', None)
-    req = LoRARequest(f'fst-v{self.version}', self.version + 1, str(path))  # ids must be >= 1 and new per version
+    req = LoRARequest(f'fst-{n}', n, str(path))   # vLLM: ids must be >= 1 and new for new weights
     if old is not None:
         self.llm.llm_engine.remove_lora(old.lora_int_id)
         shutil.rmtree(old.lora_path, ignore_errors=True)
