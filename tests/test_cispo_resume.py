@@ -28,6 +28,7 @@ SCRIPT = textwrap.dedent('''
                       eval_every=3, eval_problems=3, ckpt_every=2, grad_accum=2, seed=7)
     run = RunDir.create(cfg, root=sys.argv[1], name='run', exist_ok=True)
     r = int(sys.argv[3])
+    torch.manual_seed(0)   # the same LoRA init in both runs (a resumed run loads its adapter over it)
     pol = load_policy('tiny', lora={'r': r, 'alpha': 2 * r} if r else None)
     tr = CISPOTrainer(pol, Parity(), cfg, run=run, pool=['Be brief.', 'Count.', 'Go.'], verbose=False)
     tr.resume()
