@@ -84,8 +84,7 @@ def main(argv=None) -> int:
         return tasks_main(argv[1:])
     if argv[:1] == ['serve']:   # vLLM's OpenAI server set up for training (fst_nb.serve); warm-started names are built first
         from fst_nb.serve import main as serve_main
-        warm = next((x for x in argv[1:] if x in WARM_MODELS), None)
-        return serve_main([resolve_model(x) if x == warm else x for x in argv[1:]], shown=warm)
+        return serve_main(argv[1:], resolve=resolve_model)   # a warm start is built after the API-key check, not before
     a = _parser().parse_args(argv)
     if dist.env_world() > 1 and a.cmd not in ('run', 'resume'):
         print(f"fst {a.cmd}: only `fst run` and `fst resume` run under torchrun (WORLD_SIZE={dist.env_world()}); "

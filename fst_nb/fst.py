@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from .core import Config, ConfigError, RunDir, choice, span, seed_everything, atomic_write_json
 from .tasks import get_task, list_tasks
-from .models import DTYPES, load_policy, LoraSpec, Policy, unsloth_device_problem
+from .models import DTYPES, load_policy, LoraSpec, Policy, resolve_device, train_precision, unsloth_device_problem
 from .rollout import HFBackend, Sampling, make_backend, resolve_backend
 from .warmstart import WARM_MODELS, WarmStart, warm_start
 from .cispo import CISPOTrainer, TrainConfig, data_order, make_batch, score_logprobs, kl_estimates
@@ -44,7 +44,7 @@ class FSTConfig(Config):
     server_url: str = ''              # backend 'server': URL of a vLLM server started by `python -m fst_nb.serve` (http://HOST:PORT/v1)
     server_dir: str = ''              # backend 'server': folder the server reads weight snapshots from ('' : a temp dir, local servers)
     device: str = 'auto'              # 'auto' (cuda when torch sees a GPU, else cpu), 'cpu', 'cuda', 'cuda:N'
-    dtype: str = choice('auto', *DTYPES)  # weights: 'auto' = bfloat16 on GPU, float32 on CPU
+    dtype: str = choice('auto', *DTYPES)  # 'auto': bfloat16 on GPU (full fine-tuning: float32 weights + bf16 autocast), float32 on CPU
     gpu_memory_utilization: float = span(0.5, 0.05, 0.95)  # GPU share of the vLLM / Unsloth engine (weights + KV cache)
     max_seq_len: int = span(16384, 256)  # backend 'unsloth': the engine's context (rollouts, and the 'self' reflector's long prompts)
     grad_accum: int = span(1, 1)      # micro-batches per RL step (whole groups): bounds the [B, T, vocab] logits in memory
@@ -52,6 +52,7 @@ class FSTConfig(Config):
     score_rows: int = span(8, 1)      # sequences per forward pass without gradients (evaluation KL, reference)
     gen_batch: int = span(64, 1)      # backend 'hf' and the 2×2: sequences decoded together (bounds the KV cache; engines batch themselves)
     lora_r: int = span(0, 0)          # LoRA rank (0: full fine-tuning)
+    grad_ckpt: str = choice('auto', 'auto', 'on', 'off')  # gradient checkpointing of the training forward ('auto': on CUDA only)
     cycles: int = span(3, 1)          # cycles of a single-task run
     rl_steps: int = span(6, 1)        # T: RL steps per cycle (also sets the lookahead: T × problems examples)
     problems: int = span(2, 1)        # problems per RL step
@@ -135,8 +136,9 @@ class FSTRun:
         lora = LoraSpec(r=cfg.lora_r, alpha=2 * cfg.lora_r) if cfg.lora_r else None
         used, _ = resolve_backend(cfg.backend, lora=lora is not None, server_url=cfg.server_url, device=cfg.device)   # before loading: a named backend that can't run raises
         gpu = {'gpu_memory_utilization': cfg.gpu_memory_utilization}
+        wdtype, amp = (cfg.dtype, False) if used == 'unsloth' else train_precision(cfg.dtype, resolve_device(cfg.device), lora is not None)
         self.policy = load_policy(resolve_model(cfg.model, cfg.warm_seed), backend='unsloth' if used == 'unsloth' else 'hf', lora=lora,
-                                  dtype=cfg.dtype, device=cfg.device,
+                                  dtype=wdtype, device=cfg.device,
                                   **({**gpu, 'max_seq_length': cfg.max_seq_len} if used == 'unsloth' else {}))
         server = {'base_url': cfg.server_url, 'shared_dir': cfg.server_dir or None}
         self.backend = make_backend(cfg.backend, self.policy, **{'vllm': gpu, 'server': server, 'hf': {'max_batch': cfg.gen_batch}}.get(used, {}))
@@ -144,7 +146,7 @@ class FSTRun:
         self.backend_used = self.backend.name                # also in every train row ('backend'); 'auto' warns what it skipped
         tc = TrainConfig(steps=10**9, problems=cfg.problems, G=cfg.G, grad_accum=cfg.grad_accum, micro_batch=cfg.micro_batch, score_rows=cfg.score_rows, lr=cfg.lr, warmup_steps=cfg.warmup_steps, tau=cfg.tau,
                          beta=cfg.beta, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, thinking=cfg.thinking, eval_every=1,
-                         eval_problems=cfg.eval_problems, seed=cfg.seed)
+                         eval_problems=cfg.eval_problems, seed=cfg.seed, bf16=amp, grad_ckpt=cfg.grad_ckpt)
         self.trainer = CISPOTrainer(self.policy, self.task_of(0), tc, backend=self.backend, run=None,
                                     pool=[cfg.seed_prompt], verbose=cfg.verbose)
         main = dist.is_main()   # data-parallel: GEPA (and so the reflector) runs on rank 0 only
@@ -272,7 +274,7 @@ def rl_step(self: FSTRun) -> dict:
               f"loss {row['loss']:+.4f} clip {row['clip_frac']:.3f} kept {row['groups_kept']} {row['step_time']:.1f}s")
     return row
 
-# %% ../nbs/06_fst.ipynb #95102d00
+# %% ../nbs/06_fst.ipynb #73cb1cbe
 @patch
 def _eval_tasks(self: FSTRun) -> list[int]:
     "Phases whose tasks an evaluation scores: every phase seen so far, and the next one."
@@ -312,7 +314,7 @@ def _score_prompt(self: FSTRun, task, prompt, backend=None, kl: bool = False) ->
         b = make_batch(ro.prompt_ids, ro.completion_ids, ro.logprobs, [0.0] * len(ro), ro.prompt_index, tr.tok.pad_token_id,
                        tr.device)
         was = tr.model.training; tr.model.eval()
-        logp = score_logprobs(tr.model, b, rows=c.score_rows, chunk=tr.cfg.logp_chunk)   # [B, T], score_rows at a time
+        with tr.autocast(): logp = score_logprobs(tr.model, b, rows=c.score_rows, chunk=tr.cfg.logp_chunk)   # [B, T]
         tr.model.train(was)
         out.update(kl_estimates(logp, tr.ref_logp(b), b.mask))
     return out

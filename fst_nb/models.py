@@ -13,8 +13,8 @@ from .core import Config, ConfigError, import_problem, span
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'TOKENIZER_VERSION', 'BUILTIN_MODELS', 'DTYPES', 'BACKENDS', 'train_tokenizer',
            'qwen3_chat_template', 'TinySpec', 'cache_dir', 'qwen3_config', 'build_tiny', 'LoraSpec', 'Policy',
-           'resolve_device', 'resolve_dtype', 'unsloth_device_problem', 'check_unsloth_load', 'unsloth_available',
-           'load_policy']
+           'resolve_device', 'resolve_dtype', 'train_precision', 'unsloth_device_problem', 'check_unsloth_load',
+           'unsloth_available', 'load_policy']
 
 # %% ../nbs/02_models.ipynb #8456a81b
 SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>']
@@ -166,7 +166,7 @@ class Policy:
         return (f"Policy({self.name!r}, backend={self.backend!r}, params={self.n_params/1e6:.2f}M, "
                 f"trainable={self.n_trainable/1e6:.2f}M{', lora' if self.lora else ''})")
 
-# %% ../nbs/02_models.ipynb #4cd14ed5
+# %% ../nbs/02_models.ipynb #1db59d0c
 DTYPES = ('auto', 'float32', 'bfloat16', 'float16')
 
 def resolve_device(device: str = 'auto') -> str:
@@ -186,6 +186,15 @@ def resolve_dtype(dtype: str = 'auto', device: str = 'cpu', bf16_ok: bool | None
     if not str(device).startswith('cuda'): return 'float32'
     if bf16_ok is None: bf16_ok = torch.cuda.is_bf16_supported()
     return 'bfloat16' if bf16_ok else 'float16'
+
+def train_precision(dtype: str = 'auto', device: str = 'cpu', lora: bool = False, bf16_ok: bool | None = None) -> tuple[str, bool]:
+    "(weights dtype, bf16 autocast) of a policy to train: LoRA as `resolve_dtype`; full fine-tuning keeps float32 weights, bf16 runs as autocast."
+    w = resolve_dtype(dtype, device, bf16_ok)
+    if lora or w == 'float32': return w, False
+    if w == 'bfloat16': return 'float32', True
+    if dtype == 'auto': return 'float32', False   # a GPU without bf16: fp16 autocast would need a gradient scaler
+    raise ConfigError("dtype='float16' with full fine-tuning (lora_r=0): AdamW would update float16 weights, and updates "
+                      "below their rounding step vanish; use dtype='auto', 'bfloat16' (float32 weights, bf16 autocast) or 'float32'")
 
 # %% ../nbs/02_models.ipynb #7201f557
 def unsloth_device_problem(device: str | None, fast_inference: bool = True) -> str | None:

@@ -86,6 +86,11 @@ class Backend:
         v.update_weights, v.close = _frozen, lambda: None
         return v
 
+    def next_adapter(self) -> int:
+        "Number (1, 2, ...) of the next LoRA adapter this backend saves: its folder, name and id, never taken from `version`."
+        self.adapters = getattr(self, 'adapters', 0) + 1
+        return self.adapters
+
     def __repr__(self): return f"{type(self).__name__}(name={self.name!r}, version={self.version})"
 
 def _frozen(model=None):
@@ -428,7 +433,7 @@ class UnslothBackend(Backend):
         self.version += 1
         if self.policy.lora is not None:
             import shutil
-            path, old = f'{self.lora_dir}/v{self.version}', self.lora_request
+            path, old = f'{self.lora_dir}/a{self.next_adapter()}', self.lora_request   # not the version: see `next_adapter`
             model.save_lora(path)
             self.lora_request = model.load_lora(path)   # unsloth_zoo vllm_utils.load_lora: a new request id per call
             if old is not None: shutil.rmtree(old.lora_path, ignore_errors=True)

@@ -67,7 +67,7 @@ def snapshot_policy(policy, out) -> Path:
     policy.tokenizer.save_pretrained(out)
     return out
 
-# %% ../nbs/03a_vllm.ipynb #4b29b855
+# %% ../nbs/03a_vllm.ipynb #b08af6aa
 def state_bytes(model) -> int:
     "Bytes of `model`'s base weights as a snapshot writes them (LoRA layers left out)."
     return sum(v.numel() * v.element_size() for v in base_state_dict(model).values())
@@ -105,9 +105,9 @@ def lora_rank_bucket(r: int) -> int:
     return min(x for x in LORA_RANKS if x >= r)
 
 def engine_dtype(cfg_dtype: str, model_dtype: str, lora: bool, cuda: bool, bf16_ok: bool | None = None) -> str:
-    "The dtype the engine loads: the config's, else the policy's; a LoRA engine on CUDA gets bf16 (fp16) for a float32 policy."
-    if not (cuda and lora): return model_dtype if cfg_dtype == 'auto' else cfg_dtype
-    if cfg_dtype == 'float32':
+    "The dtype the engine loads: the config's, else the policy's; on CUDA a float32 policy gets a bf16 (fp16) engine."
+    if not cuda: return model_dtype if cfg_dtype == 'auto' else cfg_dtype
+    if lora and cfg_dtype == 'float32':
         raise ConfigError("VLLMConfig.dtype='float32' with LoRA on CUDA: vLLM's LoRA kernels take float16/bfloat16 only; "
                           "use dtype='auto' or 'bfloat16'")
     if cfg_dtype != 'auto': return cfg_dtype
@@ -178,15 +178,16 @@ def generate(self: VLLMBackend, convs: list[list[dict]], n: int = 1, sampling: S
     ro.texts = self.tok.batch_decode(ro.completion_ids, skip_special_tokens=True)
     return ro
 
-# %% ../nbs/03a_vllm.ipynb #05c7b8c3
+# %% ../nbs/03a_vllm.ipynb #02c53427
 @patch
 def _save_adapter(self: VLLMBackend, model):
-    "Save `model`'s LoRA adapter as this version's and return a fresh LoRARequest for it (old adapter dropped)."
+    "Save `model`'s LoRA adapter as a new one and return a fresh LoRARequest for it (old adapter dropped)."
     from vllm.lora.request import LoRARequest
-    path = self.workdir/f'lora-v{self.version}'
+    n = self.next_adapter()                # 1, 2, ...: never the version, which a resume rewinds (03_rollout)
+    path = self.workdir/f'lora-{n}'
     model.save_pretrained(path)
     old = getattr(self, 'lora_request', None)
-    req = LoRARequest(f'fst-v{self.version}', self.version + 1, str(path))  # ids must be >= 1 and new per version
+    req = LoRARequest(f'fst-{n}', n, str(path))   # vLLM: ids must be >= 1 and new for new weights
     if old is not None:
         self.llm.llm_engine.remove_lora(old.lora_int_id)
         shutil.rmtree(old.lora_path, ignore_errors=True)
