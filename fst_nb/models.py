@@ -66,7 +66,7 @@ def qwen3_chat_template() -> str:
                                 "<|im_start|>assistant\n{% if enable_thinking is defined and enable_thinking is false %}"
                                 "<think>\n\n</think>\n\n{% endif %}{% endif %}")
 
-# %% ../nbs/02_models.ipynb #da1e6f59
+# %% ../nbs/02_models.ipynb #f5d28746
 @dataclass
 class TinySpec(Config):
     "Architecture of a built-in model."
@@ -79,6 +79,8 @@ class TinySpec(Config):
     max_position_embeddings: int = span(2048, 64)
     seed: int = 0
     digits: bool = False   # the tokenizer splits numbers into digits and a space before a number into its own token, as Qwen3's does
+    vocab_rows: int = span(0, 0)      # embedding / LM-head rows (0: vocab_size); more than the tokenizer's ids, as Qwen3 pads its vocabulary
+    qwen3_template: bool = False      # the chat template with Qwen3's enable_thinking switch (qwen3_chat_template)
 
     def validate(self):
         if self.hidden_size % self.num_attention_heads:
@@ -90,6 +92,9 @@ BUILTIN_MODELS = {
     'tiny': TinySpec(),
     'small': TinySpec(hidden_size=512, num_hidden_layers=6, num_attention_heads=8, num_key_value_heads=4, intermediate_size=1536),
     'tiny-digits': TinySpec(digits=True),
+    # Qwen3's real vocabulary (151,936 rows; the tokenizer uses < 1,000 of them) and template, tiny elsewhere: the memory model (06c)
+    'tiny-qwen3': TinySpec(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, intermediate_size=128,
+                           max_position_embeddings=8192, digits=True, vocab_rows=151_936, qwen3_template=True),
 }
 
 def cache_dir() -> Path:
@@ -99,15 +104,17 @@ def cache_dir() -> Path:
 def qwen3_config(spec: TinySpec, tokenizer):
     "A transformers Qwen3Config for `spec`, with the tokenizer's special token ids."
     from transformers import Qwen3Config
-    return Qwen3Config(vocab_size=spec.vocab_size, hidden_size=spec.hidden_size, intermediate_size=spec.intermediate_size,
+    return Qwen3Config(vocab_size=spec.vocab_rows or spec.vocab_size, hidden_size=spec.hidden_size, intermediate_size=spec.intermediate_size,
                        num_hidden_layers=spec.num_hidden_layers, num_attention_heads=spec.num_attention_heads,
                        num_key_value_heads=spec.num_key_value_heads, head_dim=spec.hidden_size // spec.num_attention_heads,
                        max_position_embeddings=spec.max_position_embeddings, tie_word_embeddings=True,
                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
 
-# %% ../nbs/02_models.ipynb #114934ef
+# %% ../nbs/02_models.ipynb #01e865a5
+_KEY_DEFAULTS = {'digits': False, 'vocab_rows': 0, 'qwen3_template': False}   # fields added later: out of the key at their defaults
+
 def _spec_key(name, spec):
-    d = {k: v for k, v in spec.to_dict().items() if not (k == 'digits' and not v)}   # fields added later: out at their default
+    d = {k: v for k, v in spec.to_dict().items() if _KEY_DEFAULTS.get(k, ...) != v}
     blob = json.dumps({'name': name, 'spec': d, 'tok': TOKENIZER_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
@@ -121,6 +128,7 @@ def build_tiny(name: str = 'tiny', root=None) -> Path:
     if (out/'config.json').exists(): return out
     from transformers import AutoModelForCausalLM
     tok = train_tokenizer(spec.vocab_size, spec.digits)
+    if spec.qwen3_template: tok.chat_template = qwen3_chat_template()
     torch.manual_seed(spec.seed)
     model = AutoModelForCausalLM.from_config(qwen3_config(spec, tok), dtype=torch.float32)
     root.mkdir(parents=True, exist_ok=True)
@@ -131,7 +139,7 @@ def build_tiny(name: str = 'tiny', root=None) -> Path:
     except OSError: shutil.rmtree(tmp, ignore_errors=True)  # another process won the race; its copy is identical
     return out
 
-# %% ../nbs/02_models.ipynb #2ae806c1
+# %% ../nbs/02_models.ipynb #d515838e
 @dataclass
 class LoraSpec(Config):
     "LoRA settings for peft."
@@ -166,7 +174,7 @@ class Policy:
         return (f"Policy({self.name!r}, backend={self.backend!r}, params={self.n_params/1e6:.2f}M, "
                 f"trainable={self.n_trainable/1e6:.2f}M{', lora' if self.lora else ''})")
 
-# %% ../nbs/02_models.ipynb #1db59d0c
+# %% ../nbs/02_models.ipynb #d2ca73e0
 DTYPES = ('auto', 'float32', 'bfloat16', 'float16')
 
 def resolve_device(device: str = 'auto') -> str:
@@ -196,7 +204,7 @@ def train_precision(dtype: str = 'auto', device: str = 'cpu', lora: bool = False
     raise ConfigError("dtype='float16' with full fine-tuning (lora_r=0): AdamW would update float16 weights, and updates "
                       "below their rounding step vanish; use dtype='auto', 'bfloat16' (float32 weights, bf16 autocast) or 'float32'")
 
-# %% ../nbs/02_models.ipynb #7201f557
+# %% ../nbs/02_models.ipynb #39099265
 def unsloth_device_problem(device: str | None, fast_inference: bool = True) -> str | None:
     "Why Unsloth's engine cannot run on `device`: it loads on the first visible GPU, so 'cuda:N' with N > 0 is refused."
     m = re.fullmatch(r'cuda:(\d+)', str(device or ''))
@@ -218,7 +226,7 @@ def check_unsloth_load(dtype: str, lora, fast_inference: bool = True, device: st
         raise ConfigError("backend='unsloth' with fast_inference=True needs LoRA (lora_r > 0): full fine-tuning on Unsloth's "
                           "vLLM engine leaves no trainable weights. Use lora_r > 0, or backend='vllm'/'hf' for full fine-tuning")
 
-# %% ../nbs/02_models.ipynb #88fe7925
+# %% ../nbs/02_models.ipynb #36d23a0f
 BACKENDS = ('hf', 'unsloth')
 
 def unsloth_available() -> bool:
