@@ -9,7 +9,8 @@ Stages, each printed PASS/FAIL with its figures:
   cycle   one FST cycle (a GEPA round with a scripted reflector, T CISPO steps, evaluation): it must keep informative
           groups (> 0: some group had different rewards) and sync the engine (its weights version goes up); train rows
           alone pass nothing, since a step with no kept group takes no optimizer step and syncs nothing
-then peak GPU memory. Exit code: 0 all passed, or no GPU at all here (nothing run, the stack and the plan are printed);
+then peak GPU memory. First, `fst plan` of each GPU preset (on this card's memory; with no GPU, on the card each preset
+is sized for). Exit code: 0 all passed, or no GPU at all here (nothing run, the stack and the plans are printed);
 1 a stage failed; 2 `nvidia-smi` lists a GPU that torch cannot use (e.g. a driver too old for torch's CUDA build).
 
     python bench/gpu_check.py                          # Qwen/Qwen3-0.6B from the hub (needs HF_HUB_OFFLINE unset)
@@ -77,11 +78,21 @@ def _rho(run, ro, s):
     d = (lp - b.old_logp)[b.mask.bool()].abs()
     return d.mean().item(), d.max().item()
 
+PRESET_CARDS = {'gpu-star': 24, 'gpu-star-8b': 80, 'gpu-math': 24}   # GiB of the card each GPU preset is sized for
+
+def print_plans(gpu_gb=None):
+    "`fst plan` of each GPU preset, on this card's memory (`gpu_gb`) or the card the preset is sized for."
+    from fst_nb.memory import plan
+    for name, gb in PRESET_CARDS.items():
+        try: print(plan(name, gpu_gb or gb), flush=True)
+        except Exception as e: print(f"plan {name}: {type(e).__name__}: {e}", flush=True)
+
 def main(argv=None) -> int:
     a = _args(argv)
     import torch
     from fst_nb.rollout import doctor
     print(doctor(), flush=True)
+    print_plans(torch.cuda.mem_get_info()[1] / 2**30 if torch.cuda.is_available() else None)
     if not torch.cuda.is_available():
         gpus = nvidia_smi_gpus()
         if gpus:

@@ -12,7 +12,7 @@ from .rules import RULES_SEED
 # %% auto #0
 __all__ = ['PRESETS', 'load_config']
 
-# %% ../nbs/06b_presets.ipynb #a8289e80
+# %% ../nbs/06b_presets.ipynb #242a7717
 PRESETS = {
     'quick': dict(mode='fst', task='star_rules', preset='A', model='tiny-star-rules', seed_prompt=RULES_SEED,
                   reflection_lm='feedback', cycles=4, rl_steps=4, problems=4, G=8, lr=3e-4, pool_k=4, gepa_budget=48,
@@ -20,9 +20,9 @@ PRESETS = {
     'continual': dict(mode='fst', sequence='star_rules:A:16,star_rules:B:16,star_rules:A:16', model='tiny-star-rules',
                       seed_prompt=RULES_SEED, reflection_lm='feedback', rl_steps=4, problems=4, G=8, lr=3e-4, pool_k=4,
                       gepa_budget=48, minibatch=3, max_new_tokens=16, eval_problems=32, eval_samples=2),
-    # GPU recipes (sizing in the prose above): one 24 GB GPU for 1.7B, one 80 GB GPU for 8B; Unsloth + LoRA, bf16
+    # GPU recipes (sized by `fst plan`, see above): one 24 GiB GPU for 1.7B, one 80 GiB GPU for 8B; Unsloth + LoRA, bf16
     'gpu-star': dict(mode='fst', task='star_graph', preset='paper', model='Qwen/Qwen3-1.7B', backend='auto', lora_r=32,
-                     gpu_memory_utilization=0.45, cycles=40, rl_steps=6, problems=4, G=8, grad_accum=4, pool_k=4,
+                     gpu_memory_utilization=0.45, cycles=40, rl_steps=6, problems=4, G=8, micro_batch=4, pool_k=4,
                      gepa_budget=960, max_new_tokens=512, lr=1e-5, warmup_steps=10, eval_problems=200,
                      reflection_lm='self', gen_batch=8),
     'gpu-star-8b': dict(mode='fst', task='star_graph', preset='paper', model='Qwen/Qwen3-8B', backend='auto', lora_r=64,
@@ -30,7 +30,7 @@ PRESETS = {
                         gepa_budget=960, max_new_tokens=1024, lr=1e-5, warmup_steps=10, eval_problems=200,
                         reflection_lm='self', gen_batch=8),
     'gpu-math': dict(mode='fst', task='math', preset='small', model='Qwen/Qwen3-1.7B', backend='auto', lora_r=32,
-                     gpu_memory_utilization=0.45, cycles=40, rl_steps=6, problems=4, G=8, grad_accum=4, pool_k=4,
+                     gpu_memory_utilization=0.45, cycles=40, rl_steps=6, problems=4, G=8, micro_batch=4, pool_k=4,
                      gepa_budget=960, max_new_tokens=1024, lr=1e-5, warmup_steps=10, eval_problems=120,
                      reflection_lm='self', gen_batch=8),
 }
