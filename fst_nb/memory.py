@@ -140,7 +140,7 @@ def prompt_tokens(task: str, preset: str, seed_prompt: str = '', n: int = 20) ->
     texts = [' '.join(m['content'] for m in t.messages(ex, seed_prompt or None)) for ex in t.examples('test', n=n, seed=0)]
     return max(len(regex.findall(_QWEN_SPLIT, x)) for x in texts)
 
-# %% ../nbs/06c_memory.ipynb #ba455ab0
+# %% ../nbs/06c_memory.ipynb #1fa0aca2
 CUDA_OVERHEAD_GB = 1.0   # CUDA context (~0.5 GiB) and allocator fragmentation
 
 def _static(cfg, s: ModelShape, gpu_mem: float) -> dict:
@@ -175,7 +175,7 @@ class Plan:
     def __str__(self):
         st, sh = sum(self.static.values()), self.shape
         lines = [f"plan {self.name}: {sh['model']} on a {self.gpu_mem:g} GiB GPU; micro_batch {sh['mb']}, score_rows "
-                 f"{sh['rows']}, prompt {sh['P']} + {sh['T']} new tokens, vocabulary {sh['V']:,}",
+                 f"{sh['rows']}, gen_batch {sh['gen']}, prompt {sh['P']} + {sh['T']} new tokens, vocabulary {sh['V']:,}",
                  f"  {'held for the run':34s} GiB"]
         lines += [f"    {k:32s} {v:6.2f}" for k, v in self.static.items()]
         lines += [f"    {'total':32s} {st:6.2f}", f"  {'phase (adds; peak = held + adds)':34s} GiB    peak   parts"]
@@ -187,13 +187,13 @@ class Plan:
         return '\n'.join(lines)
     __repr__ = __str__
 
-# %% ../nbs/06c_memory.ipynb #78e5a3e1
+# %% ../nbs/06c_memory.ipynb #644d7fa2
 def _phases(cfg, s: ModelShape, mb: int, rows: int, P: int, T: int) -> dict:
     out = {}
     for ph in PHASES:
         if ph == 'ref' and cfg.beta <= 0: continue
-        if ph == 'decomp' and not cfg.decompose: continue
-        parts = phase_bytes(s, ph, mb if ph in ('loss', 'ref') else rows, P, T, score_rows=rows)
+        n = {'loss': mb, 'ref': mb, 'decomp': cfg.gen_batch}.get(ph, rows)
+        parts = phase_bytes(s, ph, n, P, T, score_rows=rows)
         out[ph] = (sum(parts.values()) / GiB, {k: v / GiB for k, v in parts.items()})
     return out
 
@@ -210,7 +210,7 @@ def plan(preset_or_config, gpu_mem_gb: float = 24.0, overrides: dict | None = No
     st = _static(cfg, s, gpu_mem_gb)
     name = preset_or_config if isinstance(preset_or_config, str) else 'config'
     p = Plan(name, gpu_mem_gb, st, _phases(cfg, s, mb, rows, P, T),
-             dict(model=cfg.model, mb=mb, rows=rows, P=P, T=T, V=s.vocab))
+             dict(model=cfg.model, mb=mb, rows=rows, gen=cfg.gen_batch, P=P, T=T, V=s.vocab))
     p.advice = _advice(cfg, s, p, P, T)
     return p
 
@@ -231,7 +231,7 @@ def _advice(cfg, s, p: Plan, P: int, T: int) -> list:
                    + (", or train LoRA (lora_r > 0) instead of every weight" if not cfg.lora_r else ''))
         return out
     for knob, cur, phs in (('micro_batch', p.shape['mb'], ('loss', 'ref')),
-                           ('score_rows', p.shape['rows'], ('score', 'eval_kl', 'decomp'))):
+                           ('score_rows', p.shape['rows'], ('score', 'eval_kl')), ('gen_batch', p.shape['gen'], ('decomp',))):
         over = {ph: p.phases[ph][0] for ph in phs if ph in p.phases and p.phases[ph][0] > room}
         if not over: continue
         best = next((n for n in range(cur - 1, 0, -1) if all(_phase_gib(cfg, s, ph, n, P, T) <= room for ph in over)), 0)
@@ -241,7 +241,7 @@ def _advice(cfg, s, p: Plan, P: int, T: int) -> list:
     return out
 
 def _phase_gib(cfg, s, ph, n, P, T):
-    "GiB phase `ph` adds with `n` rows (the micro-batch of loss/ref, else score_rows)."
+    "GiB phase `ph` adds with `n` rows (the micro-batch of loss/ref, gen_batch of decomp, else score_rows)."
     return sum(phase_bytes(s, ph, n, P, T, score_rows=cfg.score_rows if ph in ('loss', 'ref') else n).values()) / GiB
 
 # %% ../nbs/06c_memory.ipynb #14e86a81

@@ -55,8 +55,8 @@ def test_oversize_says_what_to_change():
     mb = int(adv.split('set micro_batch=')[1].split()[0])
     assert 1 <= mb < 32 and plan('gpu-star', 24, {'micro_batch': mb}).fits    # the advice is a config that fits
     assert not plan('gpu-star', 24, {'micro_batch': mb + 1}).fits              # and the largest one
-    p = plan('gpu-star', 24, {'score_rows': 64})
-    assert not p.fits and any('set score_rows=' in a for a in p.advice)
+    p = plan('gpu-star', 24, {'score_rows': 64, 'gen_batch': 64})
+    assert not p.fits and any('set score_rows=' in a for a in p.advice) and any('set gen_batch=' in a for a in p.advice)
 
 def test_engine_and_full_finetuning():
     p = plan('gpu-star-8b', 80, {'gpu_memory_utilization': 0.15})             # 12 GiB < 15.3 GiB of bf16 weights
