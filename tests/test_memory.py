@@ -71,23 +71,23 @@ def test_bad_names():
     with pytest.raises(ConfigError, match='phases are'): measure('train', 1, 1, 1)
 
 # The CPU memory model of gpu-star: each phase at the preset's prompt length (the task's longest held-out prompt +
-# PROMPT_HEADROOM), completion length (512) and vocabulary (151,936), with tiny-qwen3 (hidden 64). The micro-batch is the
-# preset's (4); the 2×2 decodes 64 of its 512 tokens (its decoding adds ~nothing per token here: the tiny model's KV
-# cache is 256 B per token; the real KV cache is in plan's estimate). Bounds: the estimate of each phase's logits, chunks,
-# mask and activations (tiny-qwen3's shape, no checkpointing) within a factor 1.35 of the measured peak, and each
-# peak under its stated MB. ~2.5 min, < 3 GB on 1 thread (measured 2026-12-03).
+# PROMPT_HEADROOM), completion length (512) and vocabulary (151,936), with tiny-qwen3 (hidden 64). The micro-batch is
+# the preset's (4). The HF decode (the 2×2 without an engine, gen_batch rows) runs 64 of the 512 new tokens: decoding
+# adds ~nothing per token here (tiny-qwen3's KV cache is 256 B a token; the real one is in plan's estimate). Bounds:
+# the estimate of each phase (tiny-qwen3's shape, no checkpointing) within a factor 1.35 of the measured peak, and
+# each peak under its stated MiB. ~2.2 min, < 2.5 GB of RSS on 1 thread (measured 2026-12-03).
 BOUND_MB = dict(score=1800, loss=2300, ref=2700, eval_kl=1800, decomp=600)
 
 @pytest.mark.slow
 def test_memory_model_gpu_star():
     p = plan('gpu-star', 24)
-    P, T, mb, rows = p.shape['P'], p.shape['T'], p.shape['mb'], p.shape['rows']
+    P, T, mb, rows, gen = (p.shape[k] for k in ('P', 'T', 'mb', 'rows', 'gen'))
     s = model_shape('tiny-qwen3')
-    runs = dict(score=(rows, T), loss=(mb, T), ref=(mb, T), eval_kl=(rows, T), decomp=(rows, 64))
+    runs = dict(score=(rows, T, rows), loss=(mb, T, rows), ref=(mb, T, rows), eval_kl=(rows, T, rows), decomp=(gen, 64, gen))
     out = {}
-    for ph, (B, t) in runs.items():
-        m = measure(ph, B, P, t, rows)
-        est = sum(phase_bytes(s, ph, B if ph in ('loss', 'ref') else rows, P, t, score_rows=rows,
+    for ph, (B, t, r) in runs.items():             # B rows in all, r of them per pass
+        m = measure(ph, B, P, t, r)
+        est = sum(phase_bytes(s, ph, B if ph in ('loss', 'ref') else r, P, t, score_rows=r,
                               checkpointing=False).values()) / 2**20
         out[ph] = (m['delta_mb'], est)
         print(f"{ph:8s} B={B} P={P} T={t} V={m['V']}: peak +{m['delta_mb']} MB (estimate {est:.0f} MB), {m['seconds']} s")
