@@ -187,13 +187,13 @@ class Plan:
         return '\n'.join(lines)
     __repr__ = __str__
 
-# %% ../nbs/06c_memory.ipynb #644d7fa2
+# %% ../nbs/06c_memory.ipynb #43c765a8
 def _phases(cfg, s: ModelShape, mb: int, rows: int, P: int, T: int) -> dict:
     out = {}
     for ph in PHASES:
         if ph == 'ref' and cfg.beta <= 0: continue
         n = {'loss': mb, 'ref': mb, 'decomp': cfg.gen_batch}.get(ph, rows)
-        parts = phase_bytes(s, ph, n, P, T, score_rows=rows)
+        parts = phase_bytes(s, ph, n, P, T, score_rows=rows, checkpointing=cfg.grad_ckpt != 'off')   # 'auto': on CUDA
         out[ph] = (sum(parts.values()) / GiB, {k: v / GiB for k, v in parts.items()})
     return out
 
@@ -242,9 +242,10 @@ def _advice(cfg, s, p: Plan, P: int, T: int) -> list:
 
 def _phase_gib(cfg, s, ph, n, P, T):
     "GiB phase `ph` adds with `n` rows (the micro-batch of loss/ref, gen_batch of decomp, else score_rows)."
-    return sum(phase_bytes(s, ph, n, P, T, score_rows=cfg.score_rows if ph in ('loss', 'ref') else n).values()) / GiB
+    return sum(phase_bytes(s, ph, n, P, T, score_rows=cfg.score_rows if ph in ('loss', 'ref') else n,
+                           checkpointing=cfg.grad_ckpt != 'off').values()) / GiB
 
-# %% ../nbs/06c_memory.ipynb #14e86a81
+# %% ../nbs/06c_memory.ipynb #78272b20
 def _status(key: str) -> float:
     "A /proc/self/status field in MiB (VmRSS: resident now, VmHWM: peak since the last reset)."
     for line in open('/proc/self/status'):
@@ -264,7 +265,7 @@ def _tiny_model(V: int):
 
 def _run_phase(phase: str, B: int, P: int, T: int, rows: int, V: int, top_p: float = 1.0) -> dict:
     "Run one phase here and return its peak RSS (call in a fresh process: see `measure`)."
-    import gc, types, torch
+    import gc, torch
     from fst_nb.cispo import CISPOTrainer, TrainConfig, make_batch, score_logprobs, kl_estimates
     from fst_nb.models import Policy
     from fst_nb.rollout import HFBackend, Sampling
@@ -275,14 +276,14 @@ def _run_phase(phase: str, B: int, P: int, T: int, rows: int, V: int, top_p: flo
     prompts, comps = [ids(P) for _ in range(B)], [ids(T) for _ in range(B)]
     b = make_batch(prompts, comps, [[-1.0] * T] * B, torch.randn(B, generator=g), [i // 8 for i in range(B)],
                    tok.pad_token_id)
-    me = types.SimpleNamespace(cfg=TrainConfig(beta=0.001 if phase == 'ref' else 0.0, score_rows=rows, top_p=top_p),
-                               model=model, ref=None)
-    me.ref_logp = lambda b, t=1.0, p=1.0: CISPOTrainer.ref_logp(me, b, t, p)
+    me = CISPOTrainer.__new__(CISPOTrainer)     # the trainer's own methods, without its set-up (task, optimizer, engine)
+    me.cfg = TrainConfig(beta=0.001 if phase == 'ref' else 0.0, score_rows=rows, top_p=top_p)
+    me.model, me.ref, me.amp, me.device = model, None, False, torch.device('cpu')
     gc.collect()
     base, t0 = _status('VmRSS'), time.perf_counter()
     open('/proc/self/clear_refs', 'w').write('5')                       # VmHWM := VmRSS
     if phase == 'score': score_logprobs(model, b, top_p=top_p, rows=rows)
-    elif phase in ('loss', 'ref'): CISPOTrainer.micro_loss(me, b, 1.0)
+    elif phase in ('loss', 'ref'): me.micro_loss(b, 1.0)
     elif phase == 'eval_kl':
         model.eval(); kl_estimates(score_logprobs(model, b, rows=rows), me.ref_logp(b), b.mask)
     else:

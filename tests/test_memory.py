@@ -58,6 +58,11 @@ def test_oversize_says_what_to_change():
     p = plan('gpu-star', 24, {'score_rows': 64, 'gen_batch': 64})
     assert not p.fits and any('set score_rows=' in a for a in p.advice) and any('set gen_batch=' in a for a in p.advice)
 
+def test_checkpointing_off_counts_every_layer():
+    on, off = plan('gpu-star', 24), plan('gpu-star', 24, {'grad_ckpt': 'off'})
+    assert off.phases['loss'][0] > 2 * on.phases['loss'][0]          # 28 layers' saved tensors instead of their inputs
+    assert on.fits and not off.fits and any('set micro_batch=' in a for a in off.advice)
+
 def test_engine_and_full_finetuning():
     p = plan('gpu-star-8b', 80, {'gpu_memory_utilization': 0.15})             # 12 GiB < 15.3 GiB of bf16 weights
     assert not p.fits and any(a.startswith('engine') and 'raise it to' in a for a in p.advice)
