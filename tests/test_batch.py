@@ -44,7 +44,7 @@ def test_job_resources_from_the_config(tmp_path):
     from fst_nb.presets import PRESETS
     for name in PRESETS:   # every gpu-* preset asks Ray for a GPU, the CPU presets do not
         assert job_resources({'config': name, 'seed': 0}) == {'num_cpus': 1, 'num_gpus': int(name.startswith('gpu-'))}
-    assert job_resources({'config': 'quick', 'backend': 'unsloth'})['num_gpus'] == 1      # a parameter overrides the preset
+    assert job_resources({'config': 'quick', 'backend': 'unsloth', 'lora_r': 16})['num_gpus'] == 1   # parameters override the preset
     assert job_resources({'config': 'gpu-star', 'backend': 'hf', 'device': 'cpu'})['num_gpus'] == 0
     (tmp_path/'c.yaml').write_text('mode: rl\ndevice: cuda:1\n')
     assert job_resources({'config': 'c.yaml'}, cwd=tmp_path)['num_gpus'] == 1                # a config file, relative to cwd
