@@ -36,7 +36,7 @@ def random_arm_path(example: dict, rng: random.Random) -> str:
         nxt = next((x for x in adj[nxt] if x != path[-2]), None)
     return ','.join(map(str, path))
 
-# %% ../nbs/03d_warmstart.ipynb #00fabf3e
+# %% ../nbs/03d_warmstart.ipynb #215a81c0
 @dataclass
 class WarmStart(Config):
     "Supervised warm-start of a built-in model on star-graph answers along random arms."
@@ -57,6 +57,7 @@ class WarmStart(Config):
     init: bool = False                   # each attempt starts from a random init drawn from `seed` (not the base model's)
     mix: float = span(0.0, 0, 1)         # rules mode: share of examples on `mix_preset` graphs instead (longer arms, more separators)
     mix_preset: str = 'tiny'             # the star-graph preset those examples come from
+    mix_steps: int = span(0, 0)          # mix only in an attempt's first `mix_steps` steps (0: throughout)
 
     def validate(self):
         if self.target and not self.rules: raise ConfigError(f"WarmStart.target={self.target} needs rules=True (it measures stated rules)")
@@ -120,10 +121,10 @@ def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, sile
 def _rules_pair(tok, messages, target) -> tuple[list[int], list[int]]:
     return chat_prompt_ids(tok, messages), tok(target, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
 
-# %% ../nbs/03d_warmstart.ipynb #fe589efe
+# %% ../nbs/03d_warmstart.ipynb #2a40c7c1
 _LATER = {'rules': False, 'stated': 0.75, 'silent': 0.25, 'bf16': False,   # fields added later: left out of the key at
           'target': 0.0, 'path_target': 0.9, 'check_every': 100, 'restart': 0, 'init': False,
-          'mix': 0.0, 'mix_preset': 'tiny'}   # these values (older caches stay valid)
+          'mix': 0.0, 'mix_preset': 'tiny', 'mix_steps': 0}   # these values (older caches stay valid)
 def _key(spec: WarmStart) -> str:
     d = {k: v for k, v in spec.to_dict().items() if not (k in _LATER and v == _LATER[k])}
     blob = json.dumps({'spec': d, 'base': build_tiny(spec.model).name, 'v': 1}, sort_keys=True)
@@ -161,8 +162,9 @@ def _attempt_model(pol, spec: WarmStart, attempt: int):
     torch.manual_seed(spec.seed)
     return pol.model.train()
 
-def _pairs(task, tok, train, spec: WarmStart, rng, prompts: dict, mixed=None):
+def _pairs(task, tok, train, spec: WarmStart, rng, prompts: dict, mixed=None, a_step: int = 0):
     exs = [train[rng.randrange(len(train))] for _ in range(spec.batch)]
+    if spec.mix_steps and a_step >= spec.mix_steps: mixed = None
     if spec.rules:
         drawn = [(task, e) for e in exs] if not mixed else \
                 [(mixed[0], mixed[1][rng.randrange(len(mixed[1]))]) if rng.random() < spec.mix else (task, e) for e in exs]
@@ -190,7 +192,7 @@ def _train_warm(spec: WarmStart, root: Path, out: Path, verbose: bool) -> Path:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * max(0.1, 1 - s / spec.steps))
         while step < spec.steps:
             with torch.autocast('cpu', dtype=torch.bfloat16, enabled=spec.bf16):
-                loss = sft_loss(model, *sft_batch(_pairs(task, tok, train, spec, rng, prompts, mixed), tok.pad_token_id))
+                loss = sft_loss(model, *sft_batch(_pairs(task, tok, train, spec, rng, prompts, mixed, a_step), tok.pad_token_id))
             loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             step, a_step = step + 1, a_step + 1
