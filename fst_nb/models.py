@@ -16,7 +16,7 @@ __all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'TOKENIZER_VERSION', 'BUILTIN_MODE
            'resolve_device', 'resolve_dtype', 'train_precision', 'unsloth_device_problem', 'check_unsloth_load',
            'unsloth_available', 'load_policy']
 
-# %% ../nbs/02_models.ipynb #8456a81b
+# %% ../nbs/02_models.ipynb #1fae1d33
 SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>']
 CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
@@ -43,13 +43,14 @@ def _corpus(n_lines=6000, seed=0):
         elif k == 3: yield ' '.join(rng.choice(_WORDS) for _ in range(rng.randint(5, 20))).capitalize() + rng.choice('.?:!')
         else: yield json.dumps({rng.choice(_WORDS): [rng.randrange(100), rng.choice(_WORDS), rng.random() < .5, None]})
 
-def train_tokenizer(vocab_size: int = 2048, digits: bool = False):
-    "Train the byte-level BPE tokenizer (with `digits`: every digit its own token, as Qwen3's) as a transformers fast tokenizer."
+def train_tokenizer(vocab_size: int = 2048, digits: bool = False, numbers: bool = False):
+    "Train the byte-level BPE tokenizer as a transformers fast tokenizer; `digits`: every digit its own token, as Qwen3's; `numbers`: a number never shares a token with the space before it."
     from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
     from transformers import PreTrainedTokenizerFast
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    if digits: tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), tok.pre_tokenizer])
+    if digits or numbers:
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=digits), tok.pre_tokenizer])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
@@ -66,7 +67,7 @@ def qwen3_chat_template() -> str:
                                 "<|im_start|>assistant\n{% if enable_thinking is defined and enable_thinking is false %}"
                                 "<think>\n\n</think>\n\n{% endif %}{% endif %}")
 
-# %% ../nbs/02_models.ipynb #f5d28746
+# %% ../nbs/02_models.ipynb #eb839542
 @dataclass
 class TinySpec(Config):
     "Architecture of a built-in model."
@@ -79,6 +80,7 @@ class TinySpec(Config):
     max_position_embeddings: int = span(2048, 64)
     seed: int = 0
     digits: bool = False   # the tokenizer splits numbers into digits and a space before a number into its own token, as Qwen3's does
+    numbers: bool = False   # the tokenizer keeps a number apart from the space before it ('Source 15' and '{15' share the token '15')
     vocab_rows: int = span(0, 0)      # embedding / LM-head rows (0: vocab_size); more than the tokenizer's ids, as Qwen3 pads its vocabulary
     qwen3_template: bool = False      # the chat template with Qwen3's enable_thinking switch (qwen3_chat_template)
 
@@ -92,6 +94,7 @@ BUILTIN_MODELS = {
     'tiny': TinySpec(),
     'small': TinySpec(hidden_size=512, num_hidden_layers=6, num_attention_heads=8, num_key_value_heads=4, intermediate_size=1536),
     'tiny-digits': TinySpec(digits=True),
+    'tiny-numbers': TinySpec(numbers=True),
     # Qwen3's real vocabulary (151,936 rows; the tokenizer uses < 1,000 of them) and template, tiny elsewhere: the memory model (06c)
     'tiny-qwen3': TinySpec(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, intermediate_size=128,
                            max_position_embeddings=8192, digits=True, vocab_rows=151_936, qwen3_template=True),
@@ -110,8 +113,8 @@ def qwen3_config(spec: TinySpec, tokenizer):
                        max_position_embeddings=spec.max_position_embeddings, tie_word_embeddings=True,
                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
 
-# %% ../nbs/02_models.ipynb #01e865a5
-_KEY_DEFAULTS = {'digits': False, 'vocab_rows': 0, 'qwen3_template': False}   # fields added later: out of the key at their defaults
+# %% ../nbs/02_models.ipynb #94bd86f9
+_KEY_DEFAULTS = {'digits': False, 'numbers': False, 'vocab_rows': 0, 'qwen3_template': False}   # fields added later: out of the key at their defaults
 
 def _spec_key(name, spec):
     d = {k: v for k, v in spec.to_dict().items() if _KEY_DEFAULTS.get(k, ...) != v}
@@ -127,7 +130,7 @@ def build_tiny(name: str = 'tiny', root=None) -> Path:
     out = root/f'{name}-{_spec_key(name, spec)}'
     if (out/'config.json').exists(): return out
     from transformers import AutoModelForCausalLM
-    tok = train_tokenizer(spec.vocab_size, spec.digits)
+    tok = train_tokenizer(spec.vocab_size, spec.digits, spec.numbers)
     if spec.qwen3_template: tok.chat_template = qwen3_chat_template()
     torch.manual_seed(spec.seed)
     model = AutoModelForCausalLM.from_config(qwen3_config(spec, tok), dtype=torch.float32)
