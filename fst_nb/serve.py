@@ -238,7 +238,7 @@ def main(argv=None, shown: str | None = None,  # shown: the model's name in the 
             return 1
     return 0
 
-# %% ../nbs/03b_serve.ipynb #39d626c2
+# %% ../nbs/03b_serve.ipynb #a040b354
 OPEN_PATHS = ('/health',)   # answered without a key (liveness probes); everything else needs it
 
 def is_loopback(host: str) -> bool:
