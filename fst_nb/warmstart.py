@@ -269,8 +269,9 @@ def rules_compliance(policy, graphs: str = 'easy', n: int = 64, samples: int = 2
                          'A': got[PRESETS['A']] / len(texts), 'B': got[PRESETS['B']] / len(texts), 'n': len(texts)}
     return out
 
-# %% ../nbs/03d_warmstart.ipynb #807fb19c
+# %% ../nbs/03d_warmstart.ipynb #b974f451
 WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
                'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1000, batch=32, lr=3e-3, bf16=True),
-               'tiny-star-rules-v2': dict(model='tiny', preset='easy', rules=True, stated=1.0, batch=32, lr=3e-3, mix=0.5, init=True,
-                                          target=0.97, path_target=0.9, check_every=100, restart=600, steps=3000)}
+               'tiny-star-rules-v2': dict(model='tiny-numbers', preset='easy', rules=True, stated=1.0, batch=32, lr=3e-3, mix=0.5,
+                                          mix_steps=300, init=True, target=0.97, path_target=0.9, check_every=100, restart=600,
+                                          steps=1500)}
