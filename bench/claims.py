@@ -30,8 +30,10 @@ rule sets, best held-out reward FST - RL +0.527 on average (min +0.219, max +0.7
 separator, greedy 0.66 at its last step): RL / FST in RL samples to RL's best 2.0x [1.33, 2.22] (warm start 0) and
 1.33x [0, 5.36] (warm start 1), pooled 1.52x [0, 11.4]: the >= 3x target missed by both; total rollouts 1.66x / 1.12x
 (target 1.5x: met by warm start 0 only); KL at RL's best FST lower by 86% [75%, 93%] / 44% [15%, 84%] (target 70%: met
-by warm start 0 only). RL's best held-out reward 0.859 / 0.281, FST's 0.958 / 0.379. Parts 3-4 did not finish in that
-session (the bench resumes: finished runs are skipped).
+by warm start 0 only). RL's best held-out reward 0.859 / 0.281, FST's 0.958 / 0.379. Continual A -> B -> A, FST - RL
+averaged over phases: +0.687 [0.594, 0.785] / +0.144 [0.069, 0.219] (target 0.3: warm start 0 only; FST 0.77 / 0.91 /
+0.95 vs RL 0.06 / 0.00 / 0.50, and 0.26 / 0.20 / 0.27 vs 0.07 / 0.06 / 0.17). Plasticity, B after 16 RL steps from
+FST's minus RL's A weights: +0.135 [0.063, 0.172] / +0.068 [0, 0.188] (target > 0: both). 3,369 s in all.
 """
 import argparse, os, random, time
 from pathlib import Path
