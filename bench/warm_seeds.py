@@ -17,11 +17,12 @@ def cpu_flags() -> str:
 
 def one(recipe: str, seed: int, overrides: dict, root: str) -> dict:
     "Train one warm start in this process; the row as a dict."
-    import torch
+    import contextlib, torch
     from fst_nb.warmstart import WARM_MODELS, WarmStart, WarmStartFailed, warm_start
     spec = WarmStart(**{**WARM_MODELS[recipe], **overrides, 'seed': seed})
     try:
-        info = json.loads((warm_start(spec, root=root, verbose=False)/'warm_start.json').read_text())
+        with contextlib.redirect_stdout(sys.stderr):   # its progress lines go to the terminal, the row to the parent
+            info = json.loads((warm_start(spec, root=root)/'warm_start.json').read_text())
         return {'met': True, 'steps': info['trained_steps'], 'attempts': info['attempts'], 'seconds': info['seconds'],
                 'threads': torch.get_num_threads(), 'last': info['checks'][-1] if info['checks'] else {}}
     except WarmStartFailed as e:
@@ -61,9 +62,9 @@ def main(argv=None):
             env = {**os.environ, 'OMP_NUM_THREADS': str(t)}
             cmd = [sys.executable, __file__, '--recipe', a.recipe, '--one', str(seed), str(t), '--out', f'{out}/t{t}',
                    *(['--set', *a.set] if a.set else [])]
-            res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            res = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=None, text=True)   # progress shows as it comes
             rows = [l[4:] for l in res.stdout.splitlines() if l.startswith('ROW ')]
-            if not rows: print(f"| {seed} | {t} | crashed: {res.stderr.strip().splitlines()[-1:]} |", flush=True); continue
+            if not rows: print(f"| {seed} | {t} | crashed (exit {res.returncode}; its error is above) |", flush=True); continue
             r = json.loads(rows[0])
             last = ' '.join(f'{k} {v:.2f}' for k, v in r.get('last', {}).items() if k not in ('step', 'attempt', 'reward'))
             print(f"| {seed} | {r['threads']} | {'yes' if r['met'] else 'NO'} | {r.get('steps', '-')} | {r.get('attempts', '-')} | "
