@@ -36,7 +36,7 @@ def random_arm_path(example: dict, rng: random.Random) -> str:
         nxt = next((x for x in adj[nxt] if x != path[-2]), None)
     return ','.join(map(str, path))
 
-# %% ../nbs/03d_warmstart.ipynb #215a81c0
+# %% ../nbs/03d_warmstart.ipynb #951037c2
 @dataclass
 class WarmStart(Config):
     "Supervised warm-start of a built-in model on star-graph answers along random arms."
@@ -63,6 +63,7 @@ class WarmStart(Config):
         if self.target and not self.rules: raise ConfigError(f"WarmStart.target={self.target} needs rules=True (it measures stated rules)")
         if self.restart and not self.target: raise ConfigError(f"WarmStart.restart={self.restart} needs a target > 0 to know when to restart")
         if self.mix and not self.rules: raise ConfigError(f"WarmStart.mix={self.mix} needs rules=True")
+        if self.mix_steps and not self.mix: raise ConfigError(f"WarmStart.mix_steps={self.mix_steps} needs mix > 0 (it ends the mixing)")
         from fst_nb.tasks import StarGraph
         for f in ('preset', 'mix_preset'):
             if getattr(self, f) not in StarGraph.presets:
@@ -269,7 +270,7 @@ def rules_compliance(policy, graphs: str = 'easy', n: int = 64, samples: int = 2
                          'A': got[PRESETS['A']] / len(texts), 'B': got[PRESETS['B']] / len(texts), 'n': len(texts)}
     return out
 
-# %% ../nbs/03d_warmstart.ipynb #b974f451
+# %% ../nbs/03d_warmstart.ipynb #1147ac8d
 WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
                'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1000, batch=32, lr=3e-3, bf16=True),
                'tiny-star-rules-v2': dict(model='tiny-numbers', preset='easy', rules=True, stated=1.0, batch=32, lr=3e-3, mix=0.5,
