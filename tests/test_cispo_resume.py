@@ -70,11 +70,11 @@ class Parity:
         return ([{'role': 'system', 'content': context}] if context else []) + [{'role': 'user', 'content': ex['q']}]
     def score_batch(self, comps, exs): return [SimpleNamespace(score=float(len(c) % 2 == 0), feedback='') for c in comps]
 
-def _trainer(root, lora_r, steps=4):
+def _trainer(root, lora_r, steps=4, **recipe):
     from fst_nb.cispo import CISPOTrainer, TrainConfig
     from fst_nb.models import load_policy
-    cfg = TrainConfig(steps=steps, problems=2, G=4, lr=3e-3, warmup_steps=1, max_new_tokens=12, beta=0.01, eval_every=2,
-                      eval_problems=3, ckpt_every=1, seed=7)
+    cfg = TrainConfig(**{**dict(steps=steps, problems=2, G=4, lr=3e-3, warmup_steps=1, max_new_tokens=12, beta=0.01,
+                                eval_every=2, eval_problems=3, ckpt_every=1, seed=7), **recipe})
     torch.manual_seed(0)   # the same LoRA init in every trainer of this process (a fresh process starts from one seed)
     pol = load_policy('tiny', lora={'r': lora_r, 'alpha': 2 * lora_r} if lora_r else None)
     run = RunDir.create(cfg, root=root, name='run', exist_ok=True)
@@ -108,3 +108,22 @@ def test_full_finetuning_checkpoint_keeps_the_weights(tmp_path):
     assert 'adapter' not in s and set(s['model']) == set(tr.model.state_dict())
     model_bytes = sum(p.numel() * p.element_size() for p in tr.model.parameters())
     assert (run.checkpoints()[-1]/'state.pt').stat().st_size > model_bytes
+
+RECIPE = dict(G=2, eval_every=0, adv_norm='batch', zero_var='resample', resample_tries=2, pass_ceiling=0.5, pass_window=2,
+              mask_truncated=True, fp32_head=True)   # G=2: groups with equal rewards are common, so resampling happens
+
+def test_recipe_settings_resume_exactly(tmp_path):
+    "Every recipe knob on: a run cut after 2 steps and resumed logs what an uninterrupted run logs; the dropped set is saved."
+    full, run = _trainer(tmp_path/'full', 0, **RECIPE)
+    full.train()
+    cut, _ = _trainer(tmp_path/'cut', 0, **RECIPE)
+    cut.train(2)
+    again, crun = _trainer(tmp_path/'cut', 0, **RECIPE)
+    assert again.resume() == 2 and again.dropped == cut.dropped and again.pass_hist == cut.pass_hist
+    again.train()
+    assert _strip(crun.read()) == _strip(run.read())
+    train = [r for r in run.read() if r['kind'] == 'train']
+    assert train[-1]['problems_dropped'] > 0 and sum(r['groups_resampled'] for r in train) > 0   # the knobs acted
+    assert all('truncated_masked' in r and 'resample_capped' in r for r in train)
+    s = torch.load(run.checkpoints()[-1]/'state.pt', weights_only=False)
+    assert {k: set(v) for k, v in s['dropped'].items()} == full.dropped and again.dropped == full.dropped

@@ -46,10 +46,11 @@ CISPO = textwrap.dedent('''
     dist.init_distributed()
     tag = 'ddp' if dist.active() else 'single'
     try:
-        for norm, acc in (('group', 1), ('token', 2), ('sequence', 1)):
+        for name, norm, acc, recipe in (('group', 'group', 1, {}), ('token', 'token', 2, {}), ('sequence', 'sequence', 1, {}),
+                                        ('recipe', 'group', 1, dict(adv_norm='batch', pass_ceiling=0.5, mask_truncated=True))):
             pol = load_policy('tiny')
             cfg = TrainConfig(steps=3, problems=4, G=4, lr=3e-3, warmup_steps=0, max_new_tokens=8, beta=0.01, norm=norm,
-                              grad_accum=acc, eval_every=0, seed=int(sys.argv[2]))
+                              grad_accum=acc, eval_every=0, seed=int(sys.argv[2]), **recipe)
             tr = CISPOTrainer(pol, Parity(), cfg, backend=ScriptedBackend(pol, reply), pool=['Be brief.', 'Count.', 'Go.'], verbose=False)
             start = {k: v.clone() for k, v in pol.model.state_dict().items()}
             calls, micro = [], tr.micro_loss
@@ -57,10 +58,11 @@ CISPO = textwrap.dedent('''
             tr.micro_loss = counted
             rows = []
             for _ in range(cfg.steps): calls.append(0); rows.append(tr.train_step())
-            (out/f'{tag}-{norm}-calls{dist.rank()}.json').write_text(json.dumps(calls))
+            (out/f'{tag}-{name}-calls{dist.rank()}.json').write_text(json.dumps(calls))
+            (out/f'{tag}-{name}-dropped{dist.rank()}.json').write_text(json.dumps(sorted(tr.dropped.get('Parity', []))))
             if dist.is_main():
-                torch.save({'start': start, 'end': pol.model.state_dict()}, out/f'{tag}-{norm}.pt')
-                (out/f'{tag}-{norm}-rows.json').write_text(json.dumps(rows))
+                torch.save({'start': start, 'end': pol.model.state_dict()}, out/f'{tag}-{name}.pt')
+                (out/f'{tag}-{name}-rows.json').write_text(json.dumps(rows))
     finally: dist.shutdown()
 ''')
 
@@ -73,7 +75,7 @@ def test_two_ranks_train_the_weights_one_process_trains(tmp_path):
     assert single.returncode == 0, single.stderr[-3000:]
     ddp = subprocess.run(torchrun_cmd(2, script, tmp_path, 1), env=ENV, capture_output=True, text=True, timeout=300)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
-    for norm in ('group', 'token', 'sequence'):
+    for norm in ('group', 'token', 'sequence', 'recipe'):   # 'recipe': batch-std advantages, a pass ceiling, truncation masked
         a, b = (torch.load(tmp_path/f'{t}-{norm}.pt') for t in ('single', 'ddp'))
         moved = max((a['end'][k] - a['start'][k]).abs().max().item() for k in a['end'])
         diff = max((a['end'][k] - b['end'][k]).abs().max().item() for k in a['end'])
@@ -84,6 +86,12 @@ def test_two_ranks_train_the_weights_one_process_trains(tmp_path):
             assert (y['ranks'], x['samples_seen'], x['groups_kept']) == (2, y['samples_seen'], y['groups_kept'])
             assert abs(x['reward_mean'] - y['reward_mean']) < 1e-12 and abs(x['loss'] - y['loss']) < 1e-6, (x, y)
             assert abs(x['completion_len'] - y['completion_len']) < 1e-12 and abs(x['grad_norm'] - y['grad_norm']) < 1e-6
+            assert x.get('problems_dropped') == y.get('problems_dropped')
+        dropped = [json.loads((tmp_path/f'{t}-{norm}-dropped{r}.json').read_text()) for t, r in (('single', 0), ('ddp', 0), ('ddp', 1))]
+        assert dropped[0] == dropped[1] == dropped[2]             # every rank drops what one process drops
+        if norm == 'recipe':
+            assert ra[-1]['problems_dropped'] > 0, ra[-1]         # the ceiling acted
+            continue
         calls = [json.loads((tmp_path/f'ddp-{norm}-calls{r}.json').read_text()) for r in range(2)]
         assert all(x > 0 for x in json.loads((tmp_path/f'single-{norm}-calls0.json').read_text()))
         assert any(c == 0 for cs in calls for c in cs), calls   # a rank with no informative group took part by zeros
