@@ -303,7 +303,7 @@ def distill_step(self: FSTRun) -> dict:
               f"student reward {row['reward_mean']:.3f} (seed prompt) {row['step_time']:.1f}s")
     return row
 
-# %% ../nbs/06_fst.ipynb #73cb1cbe
+# %% ../nbs/06_fst.ipynb #c4c42fa7
 @patch
 def _eval_tasks(self: FSTRun) -> list[int]:
     "Phases whose tasks an evaluation scores: every phase seen so far, and the next one."
@@ -360,7 +360,8 @@ def evaluate(self: FSTRun, after_phase: int | None = None) -> list[dict]:
     kl_key = key(after_phase if after_phase >= 0 else min(self.phase, len(self.phases) - 1))   # the task just trained
     for i in self._eval_tasks():
         task = self.task_of(i)
-        for which, prompt in [('seed', self.cfg.seed_prompt)] + ([('pool', best)] if best != self.cfg.seed_prompt else []):
+        evolved = 'teacher' if self.cfg.mode == 'distill' else 'pool'   # distill: the evolved prompt is the teacher's, never trained with
+        for which, prompt in [('seed', self.cfg.seed_prompt)] + ([(evolved, best)] if best != self.cfg.seed_prompt else []):
             t0 = time.time()
             r = dict(kind='eval', cycle=self.cycle_no, after_phase=after_phase, after_task=ph_task, after_preset=ph_preset, task=task.name,
                      preset=self.phases[i].preset, split='test', prompt=which,
