@@ -48,9 +48,9 @@ def group_by_mode(runs) -> dict[str, list[Run]]:
 
 def _rows(run) -> list[dict]: return run.rows if isinstance(run, Run) else run
 
-# %% ../nbs/06a_analysis.ipynb #f6073589
+# %% ../nbs/06a_analysis.ipynb #1afdc667
 X_AXES = ('samples', 'rollouts', 'step', 'cycle')
-PROMPTS = ('auto', 'seed', 'pool')
+PROMPTS = ('auto', 'seed', 'pool', 'teacher')
 
 def _x(r, x):
     if x == 'samples': return r.get('samples_seen', 0)
@@ -71,7 +71,7 @@ def eval_points(rows, task=None, preset=None, prompt='auto', split='test') -> li
         if r['task'] != task or (preset is not None and r.get('preset') != preset): continue
         p, c = r.get('prompt', 'seed'), r.get('cycle')
         if prompt != 'auto' and p != prompt: continue
-        if prompt == 'auto' and p != 'pool' and by.get(c, {}).get('prompt') == 'pool': continue
+        if prompt == 'auto' and (p not in ('seed', 'pool') or (p == 'seed' and by.get(c, {}).get('prompt') == 'pool')): continue
         by[c] = r
     return list(by.values())
 
@@ -470,8 +470,8 @@ def summarize(runs, threshold: float | None = None, baseline: str = 'rl', n_boot
         out.append(row)
     return out
 
-# %% ../nbs/06a_analysis.ipynb #618435e3
-NAMES = {'rl': 'RL', 'fst': 'FST', 'gepa': 'GEPA'}
+# %% ../nbs/06a_analysis.ipynb #f4306330
+NAMES = {'rl': 'RL', 'fst': 'FST', 'gepa': 'GEPA', 'distill': 'FST-distill'}
 RULES = {'peak': "{B}'s best held-out reward, the paper's definition", 'given': 'given',
          'halfway': 'halfway from the mean start to the lowest peak among the modes that improved',
          'flat': '{B} did not learn within this budget', 'none': 'no mode improved'}

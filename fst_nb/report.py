@@ -99,8 +99,8 @@ def lineage(run_dir) -> list[dict]:
         cid = (b.get('parents') or [None])[0]
     return chain[::-1]
 
-# %% ../nbs/07a_report.ipynb #f2dce965
-COLORS = {'fst': '#1f77b4', 'rl': '#d62728', 'gepa': '#2ca02c'}
+# %% ../nbs/07a_report.ipynb #72ebd436
+COLORS = {'fst': '#1f77b4', 'rl': '#d62728', 'gepa': '#2ca02c', 'distill': '#9467bd'}
 
 def _band(runs, x, **sel):
     cs = [curve(r, 'reward_mean', x, **sel) for r in runs]
@@ -169,7 +169,7 @@ def config_tables(runs) -> tuple[list, list]:
     per = [[r.name, r.mode, r.config.get('seed'), _backend_used(r), ', '.join(f'{k}={r.config.get(k)}' for k in diff)] for r in runs]
     return shared, per
 
-# %% ../nbs/07a_report.ipynb #18f44bd4
+# %% ../nbs/07a_report.ipynb #58c59139
 CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"
        "margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}"
        "th{background:#f3f3f3}pre{white-space:pre-wrap;background:#f7f7f7;padding:.6em;border-radius:4px}"
@@ -196,7 +196,7 @@ def _sections(run_dirs, runs, groups, threshold, n_boot, sel):
         if d: S.append((f'2×2 decomposition: {mode}', md_table(['weights \\ prompt', 'seed', 'evolved'], d),
                         html_table(['weights \\ prompt', 'seed', 'evolved'], d), []))
         phases, cols_, m = forgetting_matrix(g[0].rows)
-        if len(phases) > 1:
+        if len(phases) > 1 and g[0].config.get('sequence'):   # a continual run (a distill run's two phases share one task)
             t = [[p] + r for p, r in zip(phases, m)]
             S.append((f'Forgetting matrix: {mode} ({g[0].name})', md_table(['after phase'] + cols_, t),
                       html_table(['after phase'] + cols_, t), [forgetting_figure(g[0].name, g[0].rows)]))

@@ -1,0 +1,63 @@
+"""Slow test: FST-distill moves a stated convention into the weights (mode 'distill' on the house-rules testbed).
+
+Testbed: `star_rules` with the hidden rule set A (separator ';', '<answer>…</answer>', 'node 7', terminator '.'), the silent
+seed prompt `RULES_SEED`, `tiny-star-rules` (warm-started to follow conventions stated in its system prompt; cached) and
+the model-free `feedback` reflector. One GEPA cycle on frozen weights writes A's conventions into the prompt; then
+DISTILL_STEPS on-policy reverse-KL steps train the policy, under the silent seed prompt, towards the start weights
+under that evolved prompt. Silent compliance is the share of sampled answers (T = 1, 64 held-out graphs × 2) under the
+seed prompt that follow every convention of A; the start weights almost never do (about 1/48 of the silent answers
+follow any one rule set).
+
+Measured 2026-12-03 on the 2-core CPU (`avx512_bf16`, no AMX; `python tests/test_distill.py 0 1 2 3 4`, OMP_NUM_THREADS=1),
+silent compliance before → after: 0.000 → 0.516, 0.008 → 0.594, 0.000 → 0.594, 0.031 → 0.508, 0.008 → 0.562; raise mean
++0.545, sd 0.049, min +0.477. Seeds 0–2 with OMP_NUM_THREADS=2 gave the same figures. MARGIN is under two thirds of the
+smallest raise. The test runs seed 0: 18 s of CPU (59 s wall on a machine shared by four workers).
+"""
+import tempfile
+from pathlib import Path
+import pytest
+
+DISTILL_STEPS, MARGIN = 8, 0.30
+SETTINGS = dict(mode='distill', cycles=1, rl_steps=4, distill_steps=DISTILL_STEPS, eval_problems=8, eval_samples=1,
+                decompose=False, verbose=False)
+
+def silent_compliance(policy, seed: int, n: int = 64, samples: int = 2) -> float:
+    "Share of sampled answers under the silent seed prompt that follow every convention of rule set A."
+    from fst_nb.rollout import HFBackend, Sampling
+    from fst_nb.rules import PRESETS, RULES_SEED, check_rules
+    from fst_nb.tasks import get_task
+    task = get_task('star_rules', preset='A')
+    exs = task.examples('test', n=n, seed=seed)
+    ro = HFBackend(policy).generate([task.messages(e, RULES_SEED) for e in exs], samples, Sampling(1.0, 1.0, 16, seed=seed))
+    return sum(all(check_rules(t, PRESETS['A']).values()) for t in ro.texts) / len(ro.texts)
+
+def run(seed: int = 0, root=None) -> dict:
+    "Silent compliance with A before and after a distill run of the `quick` preset, and the evolved (teacher) prompt."
+    from fst_nb.fst import FSTRun
+    from fst_nb.presets import load_config
+    run = FSTRun.create(load_config('quick', {**SETTINGS, 'seed': seed}), root=Path(root or tempfile.mkdtemp()), name=f'distill-s{seed}')
+    ref = {n: p.detach().clone() for n, p in run.trainer.ref.named_parameters()}
+    before = silent_compliance(run.policy, 1000 + seed)
+    run.train()
+    after = silent_compliance(run.policy, 1000 + seed)
+    kl = [r['kl_teacher'] for r in run.run_dir.read() if r.get('objective') == 'distill']
+    same = all(p.equal(ref[n]) for n, p in run.trainer.ref.named_parameters())
+    return dict(before=before, after=after, teacher=run.prompts[0], kl=kl, teacher_unchanged=same)
+
+@pytest.mark.slow
+def test_distill_raises_silent_compliance(tmp_path):
+    r = run(0, tmp_path)
+    print(f"silent compliance with A: {r['before']:.3f} -> {r['after']:.3f}; KL to teacher {r['kl'][0]:.3f} -> {r['kl'][-1]:.3f}")
+    assert "Separate the nodes with ';'" in r['teacher'], r['teacher']      # the fast loop found A's separator
+    assert r['teacher_unchanged'], 'the teacher (start weights) changed'
+    assert r['kl'][-1] < r['kl'][0], r['kl']
+    assert r['after'] - r['before'] >= MARGIN, f"silent compliance {r['before']:.3f} -> {r['after']:.3f}: raise < {MARGIN}"
+
+if __name__ == '__main__':   # the figures for the note: python tests/test_distill.py SEED...
+    import statistics, sys, time
+    ups = []
+    for s in map(int, sys.argv[1:] or ['0']):
+        t0 = time.time(); r = run(s); ups.append(r['after'] - r['before'])
+        print(f"seed {s}: silent compliance {r['before']:.3f} -> {r['after']:.3f} (+{ups[-1]:.3f}); KL to teacher "
+              f"{r['kl'][0]:.3f} -> {r['kl'][-1]:.3f}; teacher unchanged {r['teacher_unchanged']}; {time.time() - t0:.0f}s", flush=True)
+    if len(ups) > 1: print(f"raise: mean {statistics.mean(ups):.3f}, sd {statistics.stdev(ups):.3f}, min {min(ups):.3f}, max {max(ups):.3f}")
