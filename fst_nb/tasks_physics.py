@@ -9,22 +9,20 @@ from .core import ConfigError
 from .tasks import GeneratedTask, Verdict, register_task, last_boxed
 
 # %% auto #0
-__all__ = ['TOPICS', 'LEVELS', 'TEMPLATES', 'G', 'PHYSICS_SUFFIX', 'ureg', 'Q', 'dimension_name', 'latex_to_text', 'parse_answer',
-           'template', 'speed', 'distance', 'acceleration', 'from_rest', 'drop', 'stopping', 'cliff', 'kinetic',
-           'potential', 'momentum', 'power', 'inelastic', 'spring', 'head_on', 'energy_lost', 'ohm', 'parallel',
-           'series', 'heater', 'parallel_current', 'internal', 'divider_power', 'make_problem', 'unit_factors',
-           'diagnose', 'Physics']
+__all__ = ['TOPICS', 'LEVELS', 'TEMPLATES', 'GRAVITY', 'PHYSICS_SUFFIX', 'ureg', 'Q', 'dimension_name', 'latex_to_text',
+           'parse_answer', 'template', 'make_problem', 'unit_factors', 'diagnose', 'Physics']
 
-# %% ../nbs/01e_physics.ipynb #ad77b140
+# %% ../nbs/01e_physics.ipynb #4ecc3d91
 _UREG, _LOCK = None, threading.Lock()
 
 def ureg():
     "The module's pint UnitRegistry (built once, on first use)."
     global _UREG
-    with _LOCK:
-        if _UREG is None:
-            import pint
-            _UREG = pint.UnitRegistry()
+    if _UREG is None:
+        with _LOCK:
+            if _UREG is None:
+                import pint
+                _UREG = pint.UnitRegistry()
     return _UREG
 
 def Q(value, unit: str):
@@ -43,23 +41,24 @@ def dimension_name(units) -> str:
     d = ureg().parse_units(units).dimensionality if isinstance(units, str) else units.dimensionality
     return _dim_names().get(d) or str(d)
 
-# %% ../nbs/01e_physics.ipynb #e909ebcd
+# %% ../nbs/01e_physics.ipynb #7aeb70e0
 _NUM = re.compile(r'([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\s*\*\s*10\s*\*\*\s*\(?\s*([-+]?\d{1,3})\s*\)?)?')
 _EXPONENT = re.compile(r'\*\*\s*(?:\(\s*-?\d{1,2}(?:\.\d)?\s*\)|-?\d{1,2}(?:\.\d)?)(?![\d.]|\s*\*\*)')
 
 def latex_to_text(s: str) -> str:
     "A boxed LaTeX answer as plain text: `12.5\\ \\mathrm{m}\\cdot\\mathrm{s}^{-1}` → `12.5 m*s**(-1)`."
     s = s.replace('$', '').replace('\\left', '').replace('\\right', '').replace('\\displaystyle', '')
+    s = re.sub(r'\\(?:SI|qty)\s*\{([^{}]*)\}\s*\{([^{}]*)\}', r'\1 \2', s)      # siunitx: \SI{12.5}{m/s}
     s = re.sub(r'\\[,;:! ]|\\q?quad|~', ' ', s)
     s = re.sub(r'\\(?:cdot|times)|[×⋅∙·]', '*', s)
     s = re.sub(r'\\[dt]frac', r'\\frac', s)
     for _ in range(4):   # innermost groups first: ^{…}, \mathrm{…}, \frac{…}{…}
         s = re.sub(r'\^\s*\{([^{}]*)\}', r'**(\1)', s)
-        s = re.sub(r'\\(?:mathrm|text|textrm|mathit|mathsf|operatorname|mbox|unit)\s*\{([^{}]*)\}', r'\1', s)
+        s = re.sub(r'\\(?:mathrm|text|textrm|mathit|mathsf|operatorname|mbox|unit|si)\s*\{([^{}]*)\}', r'\1', s)
         s = re.sub(r'\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}', r'(\1)/(\2)', s)
     for a, b in (('\\Omega', 'Ω'), ('\\mu', 'µ'), ('\\%', '%'), ('\\rm', ''), ('−', '-'), ('\\approx', '='), ('^', '**')):
         s = s.replace(a, b)
-    s = re.sub(r'(?<=\d),(?=\d{3}(?!\d))', '', s)        # 1,200 → 1200
+    s = re.sub(r'(?<=\d)[, ](?=\d{3}(?!\d))', '', s)      # 1,200 and 1\,200 → 1200
     s = s.replace('{', '').replace('}', '').split('=')[-1]
     return ' '.join(s.split())
 
@@ -79,15 +78,15 @@ def parse_answer(content: str) -> tuple[float, str | None]:
     except Exception as e: raise ValueError(f"pint does not know the unit {unit!r} ({type(e).__name__})") from None
     return x, str(units)
 
-# %% ../nbs/01e_physics.ipynb #be8426f5
+# %% ../nbs/01e_physics.ipynb #46f648c3
 TOPICS = ('kinematics', 'energy', 'circuits')
 LEVELS = ('tiny', 'easy', 'paper')
 TEMPLATES: dict = {}   # name -> (topic, level, function of a Random)
-G = 9.81               # m/s², stated in every question that needs it
+GRAVITY = 9.81         # m/s², stated in every question that needs it
 
 def template(topic, level):
     "Register a problem template."
-    def deco(fn): TEMPLATES[fn.__name__] = (topic, level, fn); return fn
+    def deco(fn): TEMPLATES[fn.__name__.lstrip('_')] = (topic, level, fn); return fn
     return deco
 
 def _n(r: random.Random, lo, hi, step=1):
@@ -99,27 +98,27 @@ def _p(d: dict, wrong=()) -> dict:
     "A problem: `wrong` is [(formula, quantity, why)]."
     return {**d, 'wrong': list(wrong)}
 
-# %% ../nbs/01e_physics.ipynb #6bbe9a58
+# %% ../nbs/01e_physics.ipynb #a8d60737
 @template('kinematics', 'tiny')
-def speed(r):
+def _speed(r):
     d, t = _n(r, 2, 40), _n(r, 5, 90)
     return _p(dict(text=f"A cyclist rides {d} km in {t} min. What is her average speed?", answer=Q(d, 'km') / Q(t, 'min'),
                    ask=['km/h', 'm/s'], units=['km', 'min'], formula='v = d/t'))
 
 @template('kinematics', 'tiny')
-def distance(r):
+def _distance(r):
     v, t = _n(r, 40, 160, 5), _n(r, 5, 90)
     return _p(dict(text=f"A train travels at a constant {v} km/h for {t} min. How far does it go?",
                    answer=Q(v, 'km/h') * Q(t, 'min'), ask=['km', 'm'], units=['km/h', 'min'], formula='d = v·t'))
 
 @template('kinematics', 'tiny')
-def acceleration(r):
+def _acceleration(r):
     v, t = _n(r, 20, 120, 5), _n(r, 3, 15)
     return _p(dict(text=f"A car speeds up uniformly from rest to {v} km/h in {t} s. What is its acceleration?",
                    answer=Q(v, 'km/h') / Q(t, 's'), ask=['m/s²'], units=['km/h', 's'], formula='a = Δv/t'))
 
 @template('kinematics', 'easy')
-def from_rest(r):
+def _from_rest(r):
     v, t = _n(r, 20, 120, 5), _n(r, 3, 15)
     V, T = Q(v, 'km/h'), Q(t, 's')
     return _p(dict(text=f"A car accelerates uniformly from rest to {v} km/h in {t} s. How far does it travel while "
@@ -127,16 +126,16 @@ def from_rest(r):
               [('d = v·t', V * T, 'that is the distance at a constant speed v; from rest the average speed is v/2')])
 
 @template('kinematics', 'easy')
-def drop(r):
+def _drop(r):
     h = _n(r, 2, 80)
-    H, g = Q(h, 'm'), Q(G, 'm/s²')
-    return _p(dict(text=f"A stone is dropped from rest from a height of {h} m. Taking g = {G} m/s², how fast is it moving "
-                        "just before it hits the ground?", answer=(2 * g * H) ** 0.5, ask=['m/s', 'km/h'], units=['m'],
+    H, g = Q(h, 'm'), Q(GRAVITY, 'm/s²')
+    return _p(dict(text=f"A stone is dropped from rest from a height of {h} m. Taking g = {GRAVITY} m/s², how fast is it "
+                        "moving just before it hits the ground?", answer=(2 * g * H) ** 0.5, ask=['m/s', 'km/h'], units=['m'],
                    formula='v = √(2·g·h)'),
               [('v = √(g·h)', (g * H) ** 0.5, 'the factor 2 of v² = 2·g·h is missing')])
 
 @template('kinematics', 'paper')
-def stopping(r):
+def _stopping(r):
     v, tr, a = _n(r, 40, 130, 5), _n(r, 0.5, 2.0, 0.1), _n(r, 4, 9)
     V, TR, A = Q(v, 'km/h'), Q(tr, 's'), Q(a, 'm/s²')
     return _p(dict(text=f"A driver travelling at {v} km/h sees an obstacle and starts braking after a reaction time of "
@@ -149,17 +148,17 @@ def stopping(r):
                ('d = v·t_r', V * TR, 'that is the reaction distance only; add the braking distance v²/(2a)')])
 
 @template('kinematics', 'paper')
-def cliff(r):
+def _cliff(r):
     v, h = _n(r, 10, 90, 5), _n(r, 10, 120, 5)
-    V, H, g = Q(v, 'km/h'), Q(h, 'm'), Q(G, 'm/s²')
+    V, H, g = Q(v, 'km/h'), Q(h, 'm'), Q(GRAVITY, 'm/s²')
     return _p(dict(text=f"A ball is thrown horizontally at {v} km/h from the top of a {h} m high cliff. Ignoring air "
-                        f"resistance and taking g = {G} m/s², how far from the foot of the cliff does it land?",
+                        f"resistance and taking g = {GRAVITY} m/s², how far from the foot of the cliff does it land?",
                    answer=V * (2 * H / g) ** 0.5, ask=['m'], units=['km/h', 'm'], formula='x = v·√(2h/g)'),
               [('x = v·√(h/g)', V * (H / g) ** 0.5, 'the fall time comes from h = ½·g·t², so t = √(2h/g)')])
 
-# %% ../nbs/01e_physics.ipynb #1f4030b6
+# %% ../nbs/01e_physics.ipynb #d4185fbb
 @template('energy', 'tiny')
-def kinetic(r):
+def _kinetic(r):
     m, v = _n(r, 50, 900, 10), _n(r, 2, 40)
     M, V = Q(m, 'g'), Q(v, 'm/s')
     return _p(dict(text=f"A {m} g ball moves at {v} m/s. What is its kinetic energy?", answer=M * V ** 2 / 2,
@@ -167,27 +166,27 @@ def kinetic(r):
               [('E = m·v²', M * V ** 2, 'the kinetic energy is ½·m·v²: the ½ is missing')])
 
 @template('energy', 'tiny')
-def potential(r):
+def _potential(r):
     m, h = _n(r, 1, 40), _n(r, 20, 300, 10)
-    return _p(dict(text=f"How much potential energy does a {m} kg box gain when lifted {h} cm? Take g = {G} m/s².",
-                   answer=Q(m, 'kg') * Q(G, 'm/s²') * Q(h, 'cm'), ask=['J'], units=['cm', 'm'], formula='E = m·g·h'))
+    return _p(dict(text=f"How much potential energy does a {m} kg box gain when lifted {h} cm? Take g = {GRAVITY} m/s².",
+                   answer=Q(m, 'kg') * Q(GRAVITY, 'm/s²') * Q(h, 'cm'), ask=['J'], units=['cm', 'm'], formula='E = m·g·h'))
 
 @template('energy', 'tiny')
-def momentum(r):
+def _momentum(r):
     m, v = _n(r, 1, 40), _n(r, 5, 60)
     M, V = Q(m, 'kg'), Q(v, 'km/h')
     return _p(dict(text=f"A {m} kg cart rolls at {v} km/h. What is the magnitude of its momentum?", answer=M * V,
                    ask=['kg·m/s'], units=['km/h', 'm/s'], formula='p = m·v'))
 
 @template('energy', 'easy')
-def power(r):
+def _power(r):
     m, h, t = _n(r, 100, 900, 50), _n(r, 5, 40), _n(r, 1, 5)
-    return _p(dict(text=f"A crane lifts a {m} kg load {h} m at constant speed in {t} min. Taking g = {G} m/s², what is "
-                        "its average power output?", answer=Q(m, 'kg') * Q(G, 'm/s²') * Q(h, 'm') / Q(t, 'min'),
+    return _p(dict(text=f"A crane lifts a {m} kg load {h} m at constant speed in {t} min. Taking g = {GRAVITY} m/s², what is "
+                        "its average power output?", answer=Q(m, 'kg') * Q(GRAVITY, 'm/s²') * Q(h, 'm') / Q(t, 'min'),
                    ask=['W', 'kW'], units=['min', 's'], formula='P = m·g·h/t'))
 
 @template('energy', 'easy')
-def inelastic(r):
+def _inelastic(r):
     m1, m2, v1 = _n(r, 1, 20), _n(r, 1, 20), _n(r, 1, 12)
     M1, M2, V1 = Q(m1, 'kg'), Q(m2, 'kg'), Q(v1, 'm/s')
     return _p(dict(text=f"A {m1} kg cart moving at {v1} m/s runs into a {m2} kg cart at rest, and they stick together. "
@@ -198,17 +197,19 @@ def inelastic(r):
                 'kinetic energy is not conserved when the carts stick together; conserve momentum instead')])
 
 @template('energy', 'easy')
-def spring(r):
+def _spring(r):
     k, x, m = _n(r, 100, 900, 50), _n(r, 2, 15), _n(r, 100, 900, 50)
     K, X, M = Q(k, 'N/m'), Q(x, 'cm'), Q(m, 'g')
     return _p(dict(text=f"A spring with constant {k} N/m is compressed by {x} cm and launches a {m} g block along a "
                         "frictionless floor. How fast does the block leave the spring?", answer=X * (K / M) ** 0.5,
                    ask=['m/s'], units=['cm', 'm', 'g', 'kg'], formula='v = x·√(k/m)'),
-              [('v = x·√(2k/m)', X * (2 * K / M) ** 0.5, 'energy conservation is ½·k·x² = ½·m·v²: the ½ on the spring side is missing'),
-               ('v = x·√(k/(2m))', X * (K / (2 * M)) ** 0.5, 'energy conservation is ½·k·x² = ½·m·v²: the ½ on the block side is missing')])
+              [('v = x·√(2k/m)', X * (2 * K / M) ** 0.5,
+                'energy conservation is ½·k·x² = ½·m·v²: the ½ on the spring side is missing'),
+               ('v = x·√(k/(2m))', X * (K / (2 * M)) ** 0.5,
+                'energy conservation is ½·k·x² = ½·m·v²: the ½ on the block side is missing')])
 
 @template('energy', 'paper')
-def head_on(r):
+def _head_on(r):
     while True:   # a clear net momentum: the answer is never near 0, so its sign is meaningful
         m1, m2, v1, v2 = _n(r, 1, 20), _n(r, 1, 20), _n(r, 5, 40), _n(r, 5, 40)
         if abs(m1 * v1 - m2 * v2) >= 0.2 * (m1 * v1 + m2 * v2): break
@@ -221,7 +222,7 @@ def head_on(r):
                 'the carts move in opposite directions: the west-moving cart\'s momentum is negative')])
 
 @template('energy', 'paper')
-def energy_lost(r):
+def _energy_lost(r):
     m1, m2, v1 = _n(r, 1, 20), _n(r, 1, 20), _n(r, 5, 40)
     M1, M2, V1 = Q(m1, 'kg'), Q(m2, 'kg'), Q(v1, 'km/h')
     vf = M1 * V1 / (M1 + M2)
@@ -230,19 +231,20 @@ def energy_lost(r):
                    ask=['J'], units=['km/h', 'm/s'], formula='ΔE = ½·m₁·v₁² − ½·(m₁ + m₂)·v², v = m₁·v₁/(m₁ + m₂)'),
               [('E = ½·(m₁ + m₂)·v²', (M1 + M2) * vf ** 2 / 2, 'that is the kinetic energy left after the collision; '
                                                                 'the loss is the initial energy minus it'),
-               ('E = ½·m₁·v₁²', M1 * V1 ** 2 / 2, 'that is the initial kinetic energy; subtract what is left after the collision')])
+               ('E = ½·m₁·v₁²', M1 * V1 ** 2 / 2,
+                'that is the initial kinetic energy; subtract what is left after the collision')])
 
-# %% ../nbs/01e_physics.ipynb #426fdad4
+# %% ../nbs/01e_physics.ipynb #37c033dc
 def _par(a, b): return a * b / (a + b)
 
 @template('circuits', 'tiny')
-def ohm(r):
+def _ohm(r):
     v, R = _n(r, 2, 24), _n(r, 0.5, 10, 0.5)
     return _p(dict(text=f"A {v} V battery is connected across a {R:g} kΩ resistor. What current flows?",
                    answer=Q(v, 'V') / Q(R, 'kΩ'), ask=['mA', 'A'], units=['kΩ', 'Ω'], formula='I = V/R'))
 
 @template('circuits', 'tiny')
-def parallel(r):
+def _parallel(r):
     a, b = _n(r, 10, 500, 10), _n(r, 10, 500, 10)
     A, B = Q(a, 'Ω'), Q(b, 'Ω')
     return _p(dict(text=f"Resistors of {a} Ω and {b} Ω are connected in parallel. What is their equivalent resistance?",
@@ -251,7 +253,7 @@ def parallel(r):
                ('R = (R₁ + R₂)/2', (A + B) / 2, 'that is the average; in parallel 1/R = 1/R₁ + 1/R₂')])
 
 @template('circuits', 'tiny')
-def series(r):
+def _series(r):
     a, b = _n(r, 10, 500, 10), _n(r, 0.1, 2, 0.1)
     A, B = Q(a, 'Ω'), Q(b, 'kΩ')
     return _p(dict(text=f"Resistors of {a} Ω and {b:g} kΩ are connected in series. What is their equivalent resistance?",
@@ -259,14 +261,14 @@ def series(r):
               [('R = R₁·R₂/(R₁ + R₂)', _par(A, B), 'that is the parallel combination; in series the resistances add')])
 
 @template('circuits', 'easy')
-def heater(r):
+def _heater(r):
     R, v, t = _n(r, 20, 100, 5), _n(r, 110, 240, 10), _n(r, 5, 60, 5)
     return _p(dict(text=f"A heater of resistance {R} Ω is connected to {v} V for {t} min. How much electrical energy does "
                         "it use?", answer=Q(v, 'V') ** 2 / Q(R, 'Ω') * Q(t, 'min'), ask=['kJ', 'kWh'],
                    units=['min', 's', 'h', 'kJ', 'J'], formula='E = V²·t/R'))
 
 @template('circuits', 'easy')
-def parallel_current(r):
+def _parallel_current(r):
     a, b, v = _n(r, 10, 200, 10), _n(r, 10, 200, 10), _n(r, 3, 24)
     A, B, V = Q(a, 'Ω'), Q(b, 'Ω'), Q(v, 'V')
     return _p(dict(text=f"Resistors of {a} Ω and {b} Ω are connected in parallel across a {v} V battery. What total "
@@ -277,19 +279,20 @@ def parallel_current(r):
                ('I = V/R₁', V / A, 'that is the current of one branch only; add both branches')])
 
 @template('circuits', 'paper')
-def internal(r):
+def _internal(r):
     e, ri, a, b = _n(r, 6, 24), _n(r, 0.5, 3, 0.5), _n(r, 2, 30), _n(r, 2, 30)
     E, RI, A, B = Q(e, 'V'), Q(ri, 'Ω'), Q(a, 'Ω'), Q(b, 'Ω')
     P = _par(A, B)
     return _p(dict(text=f"A battery with an emf of {e} V and an internal resistance of {ri:g} Ω is connected to a load of "
                         f"a {a} Ω and a {b} Ω resistor in parallel. What is the voltage across the load?",
                    answer=E * P / (P + RI), ask=['V'], units=['V'], formula='U = E·R/(R + r), R = R₁·R₂/(R₁ + R₂)'),
-              [('U = E·(R₁ + R₂)/(R₁ + R₂ + r)', E * (A + B) / (A + B + RI), 'the load resistors are in parallel, not in series'),
+              [('U = E·(R₁ + R₂)/(R₁ + R₂ + r)', E * (A + B) / (A + B + RI),
+                'the load resistors are in parallel, not in series'),
                ('U = E·r/(R + r)', E * RI / (P + RI), 'that is the voltage lost inside the battery; the load gets the rest'),
                ('U = E', E, 'the internal resistance takes part of the emf: U = E·R/(R + r)')])
 
 @template('circuits', 'paper')
-def divider_power(r):
+def _divider_power(r):
     v, a, b, c = _n(r, 6, 48), _n(r, 10, 100, 5), _n(r, 10, 200, 10), _n(r, 10, 200, 10)
     V, A, B, C = Q(v, 'V'), Q(a, 'Ω'), Q(b, 'Ω'), Q(c, 'Ω')
     I = V / (A + _par(B, C))
@@ -320,7 +323,7 @@ def make_problem(name: str, r: random.Random, rtol: float, any_unit: float) -> d
             f"are accepted.", 'answer': _sig(c), 'unit': unit, 'asked': asked, 'rtol': rtol, 'formula': p['formula'],
             'units': list(dict.fromkeys(p['units'] + p['ask'])), 'wrong': wrong}
 
-# %% ../nbs/01e_physics.ipynb #85bab8a1
+# %% ../nbs/01e_physics.ipynb #5cef735c
 @functools.lru_cache(maxsize=1024)
 def unit_factors(units: tuple) -> tuple:
     "((factor > 1, '1 a = factor b'), …): conversion factors between same-dimension units of `units`, and products of two."
@@ -337,7 +340,8 @@ def unit_factors(units: tuple) -> tuple:
     for (a, ua), (b, ub) in itertools.combinations(simple.items(), 2):
         if ua.dimensionality != ub.dimensionality: continue
         f = ur.Quantity(1, ua).to(ub).magnitude
-        if abs(math.log10(f)) > 0.01: pairs.setdefault(round(max(f, 1 / f), 9), f'1 {a} = {f:.6g} {b}' if f > 1 else f'1 {b} = {1 / f:.6g} {a}')
+        if abs(math.log10(f)) > 0.01:
+            pairs.setdefault(round(max(f, 1 / f), 9), f'1 {a} = {f:.6g} {b}' if f > 1 else f'1 {b} = {1 / f:.6g} {a}')
     out = dict(pairs)
     for (f1, l1), (f2, l2) in itertools.combinations(pairs.items(), 2):
         for f in (f1 * f2, max(f1 / f2, f2 / f1)):
