@@ -41,7 +41,7 @@ def dimension_name(units) -> str:
     d = ureg().parse_units(units).dimensionality if isinstance(units, str) else units.dimensionality
     return _dim_names().get(d) or str(d)
 
-# %% ../nbs/01e_physics.ipynb #7aeb70e0
+# %% ../nbs/01e_physics.ipynb #47d72ba5
 _NUM = re.compile(r'([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\s*\*\s*10\s*\*\*\s*\(?\s*([-+]?\d{1,3})\s*\)?)?')
 _EXPONENT = re.compile(r'\*\*\s*(?:\(\s*-?\d{1,2}(?:\.\d)?\s*\)|-?\d{1,2}(?:\.\d)?)(?![\d.]|\s*\*\*)')
 
@@ -54,7 +54,7 @@ def latex_to_text(s: str) -> str:
     s = re.sub(r'\\[dt]frac', r'\\frac', s)
     for _ in range(4):   # innermost groups first: ^{…}, \mathrm{…}, \frac{…}{…}
         s = re.sub(r'\^\s*\{([^{}]*)\}', r'**(\1)', s)
-        s = re.sub(r'\\(?:mathrm|text|textrm|mathit|mathsf|operatorname|mbox|unit|si)\s*\{([^{}]*)\}', r'\1', s)
+        s = re.sub(r'\\(?:mathrm|text|textrm|textbf|mathbf|boldsymbol|mathit|mathsf|operatorname|mbox|unit|si)\s*\{([^{}]*)\}', r'\1', s)
         s = re.sub(r'\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}', r'(\1)/(\2)', s)
     for a, b in (('\\Omega', 'Ω'), ('\\mu', 'µ'), ('\\%', '%'), ('\\rm', ''), ('−', '-'), ('\\approx', '='), ('^', '**')):
         s = s.replace(a, b)
