@@ -234,7 +234,7 @@ def _energy_lost(r):
                ('E = ½·m₁·v₁²', M1 * V1 ** 2 / 2,
                 'that is the initial kinetic energy; subtract what is left after the collision')])
 
-# %% ../nbs/01e_physics.ipynb #37c033dc
+# %% ../nbs/01e_physics.ipynb #eabb8ca9
 def _par(a, b): return a * b / (a + b)
 
 @template('circuits', 'tiny')
@@ -276,7 +276,8 @@ def _parallel_current(r):
                    formula='I = V/R₁ + V/R₂'),
               [('I = V/(R₁ + R₂)', V / (A + B), 'that treats the resistors as in series; in parallel each has the full '
                                                 'voltage and the currents add'),
-               ('I = V/R₁', V / A, 'that is the current of one branch only; add both branches')])
+               ('I = V/R₁', V / A, 'that is the current of one branch only; add both branches'),
+               ('I = V/R₂', V / B, 'that is the current of one branch only; add both branches')])
 
 @template('circuits', 'paper')
 def _internal(r):
