@@ -304,7 +304,7 @@ def _divider_power(r):
                                         'is across the pair'),
                ('P = I²·R₂', I ** 2 * B, 'I is the total current, which splits between the two parallel resistors')])
 
-# %% ../nbs/01e_physics.ipynb #e0d21a1b
+# %% ../nbs/01e_physics.ipynb #afcd7804
 PHYSICS_SUFFIX = ("\n\nReason step by step, and put your final answer, a number with its unit, within \\boxed{}, "
                   "e.g. \\boxed{12.5\\ \\mathrm{m/s}}.")
 
@@ -318,8 +318,11 @@ def make_problem(name: str, r: random.Random, rtol: float, any_unit: float) -> d
     unit = unit if asked else p['ask'][0]
     c = p['answer'].to(unit).magnitude
     ask = f"Give the answer in {unit}." if asked else "Give the answer with its unit."
-    wrong = [{'formula': f, 'value': _sig(q.to(unit).magnitude), 'why': why} for f, q, why in p['wrong']
-             if abs(q.to(unit).magnitude - c) > 3 * rtol * abs(c)]          # a wrong formula that gives the answer is dropped
+    wrong = []
+    for f, q, why in p['wrong']:     # dropped: a wrong formula that gives the answer, or the value of one listed before
+        w = q.to(unit).magnitude
+        if all(abs(w - v) > 3 * rtol * abs(v) for v in [c] + [x['value'] for x in wrong]):
+            wrong.append({'formula': f, 'value': _sig(w), 'why': why})
     return {'kind': name, 'topic': topic, 'level': level, 'question': f"{p['text']} {ask} Answers within {rtol * 100:g}% "
             f"are accepted.", 'answer': _sig(c), 'unit': unit, 'asked': asked, 'rtol': rtol, 'formula': p['formula'],
             'units': list(dict.fromkeys(p['units'] + p['ask'])), 'wrong': wrong}
