@@ -41,7 +41,7 @@ def dimension_name(units) -> str:
     d = ureg().parse_units(units).dimensionality if isinstance(units, str) else units.dimensionality
     return _dim_names().get(d) or str(d)
 
-# %% ../nbs/01e_physics.ipynb #47d72ba5
+# %% ../nbs/01e_physics.ipynb #bf3288e7
 _NUM = re.compile(r'([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\s*\*\s*10\s*\*\*\s*\(?\s*([-+]?\d{1,3})\s*\)?)?')
 _EXPONENT = re.compile(r'\*\*\s*(?:\(\s*-?\d{1,2}(?:\.\d)?\s*\)|-?\d{1,2}(?:\.\d)?)(?![\d.]|\s*\*\*)')
 
@@ -62,8 +62,8 @@ def latex_to_text(s: str) -> str:
     s = s.replace('{', '').replace('}', '').split('=')[-1]
     return ' '.join(s.split())
 
-def parse_answer(content: str) -> tuple[float, str | None]:
-    "(number, unit text or None) from a boxed answer; `ValueError` saying what is wrong otherwise."
+def parse_answer(content: str) -> tuple:
+    "(number, pint Unit or None) from a boxed answer; `ValueError` saying what is wrong otherwise."
     if len(content) > 300: raise ValueError(f"it is {len(content)} characters long; box only the number and its unit")
     s = latex_to_text(content)
     m = _NUM.match(s)
@@ -74,9 +74,8 @@ def parse_answer(content: str) -> tuple[float, str | None]:
     if not unit: return x, None
     if len(unit) > 40: raise ValueError(f"the unit {unit[:40]!r}… is too long")
     if re.search(r'\d', _EXPONENT.sub('', unit)): raise ValueError(f"the unit {unit!r} contains a number")
-    try: units = ureg().parse_units(unit)
+    try: return x, ureg().parse_units(unit)
     except Exception as e: raise ValueError(f"pint does not know the unit {unit!r} ({type(e).__name__})") from None
-    return x, str(units)
 
 # %% ../nbs/01e_physics.ipynb #46f648c3
 TOPICS = ('kinematics', 'energy', 'circuits')
@@ -383,7 +382,7 @@ def diagnose(g: float, ex: dict) -> tuple[str | None, str]:
                          f"and use the constants the question gives. {want}")
     return 'wrong', f"Incorrect: {g:g} {u} is {r:.3g} times the correct value. {want}"
 
-# %% ../nbs/01e_physics.ipynb #a75279e3
+# %% ../nbs/01e_physics.ipynb #22802e3c
 @register_task('physics')
 class Physics(GeneratedTask):
     "Kinematics, energy/momentum and circuit problems in mixed units; a boxed number with a unit, checked with pint."
@@ -440,7 +439,7 @@ class Physics(GeneratedTask):
             return Verdict(0.0, f"Missing unit: {x:g} has no unit, and the question asks for a {need} in a unit of your "
                                 f"choice; write the unit inside the box, e.g. \\boxed{{{x:g}\\ \\mathrm{{{unit}}}}}. {want}",
                            {'error': 'no_unit'})
-        gu = ureg().parse_units(given or unit)
+        gu = given or ureg().parse_units(unit)
         if gu.dimensionality != ureg().parse_units(unit).dimensionality:
             got = dimension_name(gu)
             return Verdict(0.0, f"Wrong dimension: the question asks for a {need} (e.g. {unit}), but {x:g} {gu:~P} is a "

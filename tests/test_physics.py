@@ -117,9 +117,11 @@ def test_any_float_any_unit(x, unit, i):
 
 def test_parse_answer_reads_latex():
     with pytest.raises(ValueError, match='start with a number'): parse_answer(r'\dfrac{25}{2}\,\mathrm{m/s}')
-    assert parse_answer(r'1.25\times 10^{1}\ \frac{\mathrm{m}}{\mathrm{s}}') == (12.5, 'meter / second')
-    assert parse_answer(r'$12.5\ \text{m}\cdot\text{s}^{-1}$') == (12.5, 'meter / second')
-    assert parse_answer(r'E \approx 3.0\,\mathrm{kWh}') == (3.0, 'kilowatt_hour')
+    for text, want in [(r'1.25\times 10^{1}\ \frac{\mathrm{m}}{\mathrm{s}}', (12.5, 'meter / second')),
+                       (r'$12.5\ \text{m}\cdot\text{s}^{-1}$', (12.5, 'meter / second')),
+                       (r'E \approx 3.0\,\mathrm{kWh}', (3.0, 'kilowatt_hour'))]:
+        x, u = parse_answer(text)
+        assert (x, str(u)) == want
 
 def test_generation_is_deterministic_and_seeded():
     a = Physics('easy').generate('test')
