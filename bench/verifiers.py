@@ -5,7 +5,8 @@ from fst_nb.tasks import get_task
 
 TASKS = {'star_graph/tiny': ('star_graph', dict(preset='tiny')), 'star_graph/paper': ('star_graph', dict(preset='paper')),
          'codeio/small': ('codeio', dict(preset='small')), 'math/small': ('math', dict(preset='small')),
-         'hover/small': ('hover', dict(preset='small'))}
+         'hover/small': ('hover', dict(preset='small')), 'physics/tiny': ('physics', dict(preset='tiny')),
+         'physics/paper': ('physics', dict(preset='paper'))}
 
 def completions(task, ex, i):
     "Four kinds of completion, chosen by i: correct, wrong, no boxed answer, junk."

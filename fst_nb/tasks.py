@@ -126,7 +126,7 @@ class Task:
 
     def __repr__(self): return f"{type(self).__name__}({self.name!r})"
 
-# %% ../nbs/01_tasks.ipynb #6a6aaf35
+# %% ../nbs/01_tasks.ipynb #fa6de473
 _TASKS: dict[str, type] = {}
 
 def register_task(name: str):
@@ -139,7 +139,7 @@ def register_task(name: str):
 
 # tasks defined in sibling modules, imported on first use so `fst_nb.tasks` alone finds every task
 _SIBLINGS = {'codeio': 'fst_nb.tasks_codeio', 'math': 'fst_nb.tasks_math', 'hover': 'fst_nb.tasks_hover',
-             'star_rules': 'fst_nb.rules'}
+             'star_rules': 'fst_nb.rules', 'physics': 'fst_nb.tasks_physics'}
 
 def _load_siblings(only=None):
     import importlib

@@ -12,6 +12,7 @@ _BACKEND_REGISTRY = ("registry: make_backend/resolve_backend import the module t
                      "(rollout._BACKEND_MODULES, by name); vllm and the server client stay optional imports")
 KNOWN = {('tasks', 'tasks_codeio'): _TASK_REGISTRY, ('tasks', 'tasks_math'): _TASK_REGISTRY,
          ('tasks', 'tasks_hover'): _TASK_REGISTRY, ('tasks', 'rules'): _TASK_REGISTRY,
+         ('tasks', 'tasks_physics'): _TASK_REGISTRY,
          ('rollout', 'vllm_backend'): _BACKEND_REGISTRY, ('rollout', 'server_backend'): _BACKEND_REGISTRY}
 
 def notebook_rank(name: str) -> tuple:

@@ -78,7 +78,7 @@ def committed():
         if not task.params.get('cache') and (data_dir()/t/p/'manifest.json').exists(): out.append((t, p))
     return out
 
-def fast(t, p): return t in ('star_graph', 'hover')      # regenerating these takes seconds; codeio and math are slow
+def fast(t, p): return t in ('star_graph', 'hover', 'physics')   # regenerating these takes seconds; codeio and math are slow
 
 @pytest.mark.parametrize('task,preset', [tp for tp in committed() if fast(*tp)])
 def test_committed_data_matches_manifest(task, preset):

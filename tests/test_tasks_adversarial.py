@@ -6,7 +6,7 @@ from fst_nb.tasks import get_task, list_tasks, Verdict
 
 HOVER_FILES = Path(__file__).parent/'data'/'hover'
 TASKS = {'star_graph': dict(preset='tiny'), 'star_rules': dict(preset='A'), 'codeio': dict(preset='small'), 'math': dict(preset='small'),
-         'hover': dict(preset='small'),
+         'hover': dict(preset='small'), 'physics': dict(preset='easy'),
          'hover_files': dict(corpus=str(HOVER_FILES/'corpus.jsonl'), test=str(HOVER_FILES/'claims.json'), k=2)}
 
 def test_every_registered_task_is_covered():

@@ -57,7 +57,7 @@ def _cases(name, **kw):
         if ref is not None and task.score(ref, ex).score == 1 and task.score('', ex).score == 0: return task, ex, ref
     pytest.skip(f"{name}: no example with a reference answer scoring 1")
 
-@pytest.mark.parametrize('name', ['star_graph', 'math', 'codeio', 'hover', 'star_rules'])
+@pytest.mark.parametrize('name', ['star_graph', 'math', 'codeio', 'hover', 'star_rules', 'physics'])
 def test_verifiers_read_only_after_think(name):
     task, ex, ref = _cases(name)
     texts = [ref,                                          # no thinking: as before
