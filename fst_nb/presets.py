@@ -59,7 +59,7 @@ PRESETS.update({
     'paper-distill': {**PAPER_RECIPE, **QWEN3_8B, 'mode': 'distill', 'task': 'codeio', 'preset': 'full', 'eval_problems': 200},
 })
 
-# %% ../nbs/06b_presets.ipynb #c9e60d3a
+# %% ../nbs/06b_presets.ipynb #f08a6b44
 GPU_ONLY = ('backend', 'gpu_memory_utilization', 'max_seq_len', 'micro_batch', 'score_rows')   # a twin drops these
 TWIN_SCALE = dict(model='tiny', lora_r=4, reflection_lm='feedback', cycles=2, rl_steps=2, problems=2, G=4, pool_k=2,
                   gepa_budget=8, minibatch=2, max_new_tokens=8, eval_problems=2, gen_batch=8, lr=3e-4, warmup_steps=1)
@@ -75,11 +75,11 @@ PRESETS.update({
     'paper-physics-tiny': _twin('paper-physics', preset='tiny'),
     'paper-star-tiny': _twin('paper-star', task='star_rules', preset='A', model='tiny-star-rules', seed_prompt=RULES_SEED,
                              max_new_tokens=16),   # its answers are ~12 tokens
-    'paper-continual-tiny': _twin('paper-continual', sequence='hover:small:2,codeio:tiny:2,physics:tiny:2'),
+    'paper-continual-tiny': _twin('paper-continual', sequence='hover:small:1,codeio:tiny:1,physics:tiny:1'),
     'paper-distill-tiny': _twin('paper-distill', preset='tiny'),
 })
 
-# %% ../nbs/06b_presets.ipynb #ef99080c
+# %% ../nbs/06b_presets.ipynb #31e5f036
 @dataclass(frozen=True)
 class PresetInfo:
     "What a preset reproduces and how the reproduce notebook compares it (kept out of FSTConfig)."
@@ -117,7 +117,7 @@ def needs_gpu(name: str) -> bool:
     p = PRESETS[name]
     return p.get('backend', 'hf') in _GPU_BACKENDS or str(p.get('device', 'auto')).startswith('cuda')
 
-# %% ../nbs/06b_presets.ipynb #64188c12
+# %% ../nbs/06b_presets.ipynb #57f5d843
 def missing(name: str) -> list[str]:
     "What preset `name` needs that this install lacks: unknown FSTConfig fields, an unknown mode, unregistered tasks."
     p, have = PRESETS[name], {f.name: f for f in fields(FSTConfig)}
@@ -128,7 +128,7 @@ def missing(name: str) -> list[str]:
     out += [f"task {t!r}" for t in dict.fromkeys(seq) if t not in list_tasks()]
     return out
 
-# %% ../nbs/06b_presets.ipynb #59131997
+# %% ../nbs/06b_presets.ipynb #34541589
 HOVER_ENV = 'FST_NB_HOVER'
 
 def hover_source() -> tuple[str, str]:
@@ -149,7 +149,7 @@ def _with_hover(p: dict) -> dict:
     if p.get('sequence'): p['sequence'] = p['sequence'].replace('hover:small:', f'{task}:{preset}:')
     return p
 
-# %% ../nbs/06b_presets.ipynb #8f5bab94
+# %% ../nbs/06b_presets.ipynb #eebb6602
 def load_config(spec: str | None = None, overrides: dict | None = None) -> FSTConfig:
     "An FSTConfig from a preset name or a JSON/YAML file, with `overrides` applied; errors name the valid presets."
     base = {}
@@ -164,7 +164,7 @@ def load_config(spec: str | None = None, overrides: dict | None = None) -> FSTCo
                                 "reproduces) nor a config file")
     return FSTConfig.from_dict({**base, **(overrides or {})})
 
-# %% ../nbs/06b_presets.ipynb #29a2c08c
+# %% ../nbs/06b_presets.ipynb #6707a695
 def preset_table() -> str:
     "One line per preset: name, model, GPU or CPU, what it reproduces (and what this install lacks for it)."
     rows = []
