@@ -38,9 +38,12 @@ def test_gpu_preset_fits_its_gpu(name):
     _skip_missing(name)
     from fst_nb.memory import plan
     info = PRESET_INFO[name]
-    p = plan(name, info.gpu_mem, prompt_len=info.prompt_len or None)
-    assert p.fits, str(p)
-    assert p.peak <= 0.8 * info.gpu_mem if name.startswith('paper-') else True, str(p)   # room for what plan does not count
+    lens = [info.prompt_len or None]          # the length it was sized for, and the measured one where the data is here
+    if info.prompt_len and not any(ph.preset == 'full' for ph in load_config(name).phases()): lens.append(None)
+    for n in lens:
+        p = plan(name, info.gpu_mem, prompt_len=n)
+        assert p.fits, str(p)
+        assert p.peak <= 0.8 * info.gpu_mem if name.startswith('paper-') else True, str(p)   # room for what plan does not count
 
 def test_gpu_preset_fits_with_the_recipe_fields_stood_in():
     "Until the recipe branch merges: the presets that lack only recipe fields, planned with a stand-in FSTConfig that has them."
@@ -49,7 +52,7 @@ def test_gpu_preset_fits_with_the_recipe_fields_stood_in():
     from fst_nb.memory import plan
     extra = {'adv_norm': str, 'zero_var': str, 'pass_ceiling': float, 'mask_truncated': bool, 'fp32_head': bool}
     todo = [n for n in PRESETS if needs_gpu(n) and missing(n) and all(m.startswith('FSTConfig field') for m in missing(n))]
-    if not todo: pytest.skip('every GPU preset validates: test_gpu_preset_fits_its_gpu covers them')
+    if not todo: pytest.skip('no GPU preset lacks only the recipe fields: test_gpu_preset_fits_its_gpu covers them')
     Stand = dataclasses.make_dataclass('Stand', [(k, t, dataclasses.field(default=t())) for k, t in extra.items()], bases=(FSTConfig,))
     for name in todo:
         info = PRESET_INFO[name]
