@@ -14,7 +14,7 @@ from .presets import load_config
 
 # %% auto #0
 __all__ = ['QWEN3_SHAPES', 'GiB', 'PHASES', 'PROMPT_HEADROOM', 'CUDA_OVERHEAD_GB', 'ModelShape', 'model_shape',
-           'activation_bytes', 'phase_bytes', 'prompt_tokens', 'micro_rows', 'Plan', 'plan', 'measure']
+           'activation_bytes', 'phase_bytes', 'prompt_tokens', 'micro_rows', 'Plan', 'logit_bytes', 'plan', 'measure']
 
 # %% ../nbs/06c_memory.ipynb #732487ad
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def model_shape(name: str) -> ModelShape:
     raise ConfigError(f"no shape known for model {name!r}: use one of {', '.join(QWEN3_SHAPES)}, a built-in "
                       f"({', '.join(BUILTIN_MODELS)}) or a local folder with a config.json")
 
-# %% ../nbs/06c_memory.ipynb #4406fed1
+# %% ../nbs/06c_memory.ipynb #07d77b78
 GiB = 2**30
 
 def _chunk_bytes(rows: int, T: int, V: int, chunk: int, top_p: float) -> int:
@@ -91,10 +91,10 @@ def activation_bytes(s: ModelShape, rows: int, L: int, w: int = 2, checkpointing
     return (per_tok + 2 * s.hidden) * rows * L * w       # + the final norm's input and output
 
 def _stages(s: ModelShape, phase: str, rows: int, P: int, T: int, score_rows: int, w: int, chunk: int, top_p: float,
-            checkpointing: bool) -> dict:
+            checkpointing: bool, lw: int = 0) -> dict:
     "The moments of a phase whose live tensors could be its peak: stage -> {part: bytes}."
     L, V = P + T, s.vocab
-    logits = lambda n: n * (T + 1) * V * w                                       # [n, T+1, V] in the weights' dtype
+    logits = lambda n: n * (T + 1) * V * (lw or w)                               # [n, T+1, V] in the weights' dtype (lw: fp32 head)
     chunks = lambda n: _chunk_bytes(n, T, V, chunk, top_p)
     nograd = lambda n, l: (s.act_elems(False) + 2 * s.hidden) * n * l * w         # one layer's live tensors, no grad
     mask = lambda n, l: n * l * l                                                # HF's [n, 1, l, l] bool mask (sdpa, padding)
@@ -119,9 +119,11 @@ def _stages(s: ModelShape, phase: str, rows: int, P: int, T: int, score_rows: in
     return out
 
 def phase_bytes(s: ModelShape, phase: str, rows: int, P: int, T: int, score_rows: int = 8, w: int = 2,
-                chunk: int = LOGP_CHUNK, top_p: float = 1.0, checkpointing: bool = True) -> dict:
+                chunk: int = LOGP_CHUNK, top_p: float = 1.0, checkpointing: bool = True,
+                lw: int = 0, # bytes per logit when they differ from the weights' `w` (4: an fp32 LM head)
+               ) -> dict:
     "Bytes a phase adds at its peak, by part (logits, chunks, activations, mask, kv); `rows`: the micro-batch (loss, ref) or rows per pass."
-    st = _stages(s, phase, rows, P, T, score_rows, w, chunk, top_p, checkpointing)
+    st = _stages(s, phase, rows, P, T, score_rows, w, chunk, top_p, checkpointing, lw)
     peak = max(st.values(), key=lambda d: sum(d.values()))
     return {k: peak.get(k, 0) for k in ('logits', 'chunks', 'activations', 'mask', 'kv')}
 
@@ -140,7 +142,7 @@ def prompt_tokens(task: str, preset: str, seed_prompt: str = '', n: int = 20) ->
     texts = [' '.join(m['content'] for m in t.messages(ex, seed_prompt or None)) for ex in t.examples('test', n=n, seed=0)]
     return max(len(regex.findall(_QWEN_SPLIT, x)) for x in texts)
 
-# %% ../nbs/06c_memory.ipynb #1fa0aca2
+# %% ../nbs/06c_memory.ipynb #cc18af51
 CUDA_OVERHEAD_GB = 1.0   # CUDA context (~0.5 GiB) and allocator fragmentation
 
 def _static(cfg, s: ModelShape, gpu_mem: float) -> dict:
@@ -175,7 +177,8 @@ class Plan:
     def __str__(self):
         st, sh = sum(self.static.values()), self.shape
         lines = [f"plan {self.name}: {sh['model']} on a {self.gpu_mem:g} GiB GPU; micro_batch {sh['mb']}, score_rows "
-                 f"{sh['rows']}, gen_batch {sh['gen']}, prompt {sh['P']} + {sh['T']} new tokens, vocabulary {sh['V']:,}",
+                 f"{sh['rows']}, gen_batch {sh['gen']}, prompt {sh['P']} + {sh['T']} new tokens, vocabulary {sh['V']:,}"
+                 + (', fp32 logits' if sh.get('lw') == 4 else ''),
                  f"  {'held for the run':34s} GiB"]
         lines += [f"    {k:32s} {v:6.2f}" for k, v in self.static.items()]
         lines += [f"    {'total':32s} {st:6.2f}", f"  {'phase (adds; peak = held + adds)':34s} GiB    peak   parts"]
@@ -187,13 +190,17 @@ class Plan:
         return '\n'.join(lines)
     __repr__ = __str__
 
-# %% ../nbs/06c_memory.ipynb #43c765a8
+# %% ../nbs/06c_memory.ipynb #f5c9799a
+def logit_bytes(cfg) -> int:
+    "Bytes per logit: 4 with an fp32 LM head (`fp32_head`, ScaleRL's fp32 logits), else 0 (the weights' bf16)."
+    return 4 if getattr(cfg, 'fp32_head', False) else 0
+
 def _phases(cfg, s: ModelShape, mb: int, rows: int, P: int, T: int) -> dict:
     out = {}
     for ph in PHASES:
         if ph == 'ref' and cfg.beta <= 0: continue
         n = {'loss': mb, 'ref': mb, 'decomp': cfg.gen_batch}.get(ph, rows)
-        parts = phase_bytes(s, ph, n, P, T, score_rows=rows, checkpointing=cfg.grad_ckpt != 'off')   # 'auto': on CUDA
+        parts = phase_bytes(s, ph, n, P, T, score_rows=rows, checkpointing=cfg.grad_ckpt != 'off', lw=logit_bytes(cfg))   # 'auto': on CUDA
         out[ph] = (sum(parts.values()) / GiB, {k: v / GiB for k, v in parts.items()})
     return out
 
@@ -210,7 +217,7 @@ def plan(preset_or_config, gpu_mem_gb: float = 24.0, overrides: dict | None = No
     st = _static(cfg, s, gpu_mem_gb)
     name = preset_or_config if isinstance(preset_or_config, str) else 'config'
     p = Plan(name, gpu_mem_gb, st, _phases(cfg, s, mb, rows, P, T),
-             dict(model=cfg.model, mb=mb, rows=rows, gen=cfg.gen_batch, P=P, T=T, V=s.vocab))
+             dict(model=cfg.model, mb=mb, rows=rows, gen=cfg.gen_batch, P=P, T=T, V=s.vocab, lw=logit_bytes(cfg)))
     p.advice = _advice(cfg, s, p, P, T)
     return p
 
@@ -243,7 +250,7 @@ def _advice(cfg, s, p: Plan, P: int, T: int) -> list:
 def _phase_gib(cfg, s, ph, n, P, T):
     "GiB phase `ph` adds with `n` rows (the micro-batch of loss/ref, gen_batch of decomp, else score_rows)."
     return sum(phase_bytes(s, ph, n, P, T, score_rows=cfg.score_rows if ph in ('loss', 'ref') else n,
-                           checkpointing=cfg.grad_ckpt != 'off').values()) / GiB
+                           checkpointing=cfg.grad_ckpt != 'off', lw=logit_bytes(cfg)).values()) / GiB
 
 # %% ../nbs/06c_memory.ipynb #78272b20
 def _status(key: str) -> float:

@@ -41,9 +41,10 @@ def test_batch_grid_with_one_invalid_point(tmp_path):
     assert all(f'{name}' in md for name in res.ok) and 'G=4__pool_k=6__seed=0' not in md
 
 def test_job_resources_from_the_config(tmp_path):
-    from fst_nb.presets import PRESETS
-    for name in PRESETS:   # every gpu-* preset asks Ray for a GPU, the CPU presets do not
-        assert job_resources({'config': name, 'seed': 0}) == {'num_cpus': 1, 'num_gpus': int(name.startswith('gpu-'))}
+    from fst_nb.presets import PRESETS, needs_gpu, missing
+    for name in [n for n in PRESETS if not missing(n)]:   # the GPU presets (gpu-*, paper-*) ask Ray for a GPU, the CPU ones do not
+        assert job_resources({'config': name, 'seed': 0}) == {'num_cpus': 1, 'num_gpus': int(needs_gpu(name))}
+    assert all(needs_gpu(n) == n.startswith('gpu-') for n in PRESETS if not n.startswith('paper-'))
     assert job_resources({'config': 'quick', 'backend': 'unsloth', 'lora_r': 16})['num_gpus'] == 1   # parameters override the preset
     assert job_resources({'config': 'gpu-star', 'backend': 'hf', 'device': 'cpu'})['num_gpus'] == 0
     (tmp_path/'c.yaml').write_text('mode: rl\ndevice: cuda:1\n')
