@@ -1,6 +1,5 @@
 """The paper presets: every one validates, every GPU one fits its GPU per `memory.plan`, `fst run --list` lists them, and
-one CPU cycle of every -tiny twin (slow). Presets that need what this install lacks (recipe fields, the 'distill' mode,
-the physics task: built on other branches) are skipped with `presets.missing`'s answer until those are merged."""
+one CPU cycle of every -tiny twin (slow). Every preset finds what it needs in this install (`presets.missing` is empty)."""
 import contextlib, io, tempfile
 from pathlib import Path
 import pytest
@@ -11,8 +10,8 @@ PAPER = [n for n in PRESETS if n.startswith('paper-') and not n.endswith('-tiny'
 TWINS = [n + '-tiny' for n in PAPER]
 RECIPE = ('mode', 'tau', 'beta', 'adv_norm', 'zero_var', 'pass_ceiling', 'mask_truncated', 'fp32_head', 'thinking', 'seed_prompt')
 
-def _skip_missing(name):
-    if missing(name): pytest.skip(f"{name} needs {', '.join(missing(name))} (other branches; remove at merge)")
+def _check_nothing_missing(name):
+    assert not missing(name), f"{name} needs {', '.join(missing(name))}"
 
 def test_every_paper_experiment_has_a_gpu_preset_and_a_cpu_twin():
     assert PAPER == ['paper-math', 'paper-codeio', 'paper-hover', 'paper-physics', 'paper-star', 'paper-continual', 'paper-distill']
@@ -29,13 +28,13 @@ def test_every_paper_experiment_has_a_gpu_preset_and_a_cpu_twin():
 
 @pytest.mark.parametrize('name', list(PRESETS))
 def test_preset_validates(name):
-    _skip_missing(name)
+    _check_nothing_missing(name)
     cfg = load_config(name)
     assert cfg.model == PRESETS[name].get('model', 'tiny')
 
 @pytest.mark.parametrize('name', [n for n in PRESETS if needs_gpu(n)])
 def test_gpu_preset_fits_its_gpu(name):
-    _skip_missing(name)
+    _check_nothing_missing(name)
     from fst_nb.memory import plan
     info = PRESET_INFO[name]
     lens = [info.prompt_len or None]          # the length it was sized for, and the measured one where the data is here
@@ -43,21 +42,8 @@ def test_gpu_preset_fits_its_gpu(name):
     for n in lens:
         p = plan(name, info.gpu_mem, prompt_len=n)
         assert p.fits, str(p)
+        if PRESETS[name].get('fp32_head'): assert p.shape['lw'] == 4, str(p)   # the fp32 head's logits at 4 bytes
         assert p.peak <= 0.8 * info.gpu_mem if name.startswith('paper-') else True, str(p)   # room for what plan does not count
-
-def test_gpu_preset_fits_with_the_recipe_fields_stood_in():
-    "Until the recipe branch merges: the presets that lack only recipe fields, planned with a stand-in FSTConfig that has them."
-    import dataclasses
-    from fst_nb.fst import FSTConfig
-    from fst_nb.memory import plan
-    extra = {'adv_norm': str, 'zero_var': str, 'pass_ceiling': float, 'mask_truncated': bool, 'fp32_head': bool}
-    todo = [n for n in PRESETS if needs_gpu(n) and missing(n) and all(m.startswith('FSTConfig field') for m in missing(n))]
-    if not todo: pytest.skip('no GPU preset lacks only the recipe fields: test_gpu_preset_fits_its_gpu covers them')
-    Stand = dataclasses.make_dataclass('Stand', [(k, t, dataclasses.field(default=t())) for k, t in extra.items()], bases=(FSTConfig,))
-    for name in todo:
-        info = PRESET_INFO[name]
-        p = plan(Stand(**PRESETS[name]), info.gpu_mem, prompt_len=info.prompt_len or None)
-        assert p.fits and p.peak <= 0.8 * info.gpu_mem and p.shape['lw'] == 4, str(p)   # fp32 logits counted
 
 def test_reproduce_notebook_is_a_batch_job():
     "reproduce_paper.ipynb has the papermill parameters a batch job passes (config, run_dir, seed) and exports nothing."
@@ -89,7 +75,7 @@ def _one_cycle(name, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize('name', [t for t in TWINS if t != 'paper-star-tiny'])
 def test_twin_runs_one_cycle(name, tmp_path):
-    _skip_missing(name)
+    _check_nothing_missing(name)
     rows = _one_cycle(name, tmp_path)
     kinds = [r.get('kind') for r in rows]
     cfg = load_config(name)
@@ -102,7 +88,7 @@ def test_twin_runs_one_cycle(name, tmp_path):
 @pytest.mark.slow
 def test_reproduce_notebook_on_the_star_twin(tmp_path):
     "reproduce_paper.ipynb through the batch machinery (papermill): the star twin's FST and RL runs, report, paper table."
-    _skip_missing('paper-star-tiny')
+    _check_nothing_missing('paper-star-tiny')
     from fst_nb.batch import Sweep, run_batch
     sweep = Sweep(grid={'config': ['paper-star-tiny']}, base={'cycles': 1, 'verbose': False},
                   notebook=str(ROOT/'nbs'/'runs'/'reproduce_paper.ipynb'))
