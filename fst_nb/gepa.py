@@ -17,9 +17,9 @@ from .reflect import (FENCE, REFLECTION_PROMPT, NO_CHANGE, user_text, reflection
 
 # %% auto #0
 __all__ = ['DEFAULT_SEED', 'Trace', 'PairResult', 'Evaluator', 'GepaConfig', 'Proposal', 'RoundResult', 'Gepa', 'task_key',
-           'FSTAdapter']
+           'FSTAdapter', 'RolloutReuse']
 
-# %% ../nbs/05b_gepa.ipynb #080ec374
+# %% ../nbs/05b_gepa.ipynb #9d484289
 @dataclass
 class Trace:
     "One scored rollout of a (candidate, example) pair."
@@ -40,8 +40,9 @@ class PairResult:
 
 class Evaluator:
     "Scores many (candidate, example) pairs with one `backend.generate` call; counts metric calls."
-    def __init__(self, task, backend, sampling=None, n: int = 1, context_fn=candidate_context):
+    def __init__(self, task, backend, sampling=None, n: int = 1, context_fn=candidate_context, sink=None):
         self.task, self.backend, self.sampling, self.n, self.context_fn = task, backend, sampling, n, context_fn
+        self.sink = sink          # e.g. a RolloutReuse: `sink.keep(convs, rollouts, sampling)` after every generate call
         self.calls = self.generate_calls = 0
 
     @property
@@ -52,6 +53,7 @@ class Evaluator:
         convs = [self.task.messages(ex, context=self.context_fn(c)) for c, ex in pairs]
         kw = {} if self.sampling is None else {'sampling': self.sampling}
         ro = self.backend.generate(convs, n=self.n, **kw)
+        if self.sink is not None: self.sink.keep(convs, ro, self.sampling)
         idx = sorted(range(len(ro.texts)), key=lambda i: ro.prompt_index[i])
         verdicts = self.task.score_batch([ro.texts[i] for i in idx], [pairs[ro.prompt_index[i]][1] for i in idx])
         out = [PairResult(c, ex, []) for c, ex in pairs]
@@ -203,23 +205,47 @@ class Gepa:
         return (f"Gepa({getattr(self.task, 'name', '?')}, {self.pool!r}, reflector={self.reflector.name!r}, "
                 f"{len(self.results)} rounds)")
 
-# %% ../nbs/05b_gepa.ipynb #4c804305
+# %% ../nbs/05b_gepa.ipynb #7a573a8a
 @patch
-def _score(self: Gepa, pairs, st, split, tags=None) -> list:
+def _evaluate(self: Gepa, stages, st) -> list:
+    "Score the stages [(pairs, split, tags)] in one generate call; log every pair under its stage's split."
+    pairs = [x for ps, _, _ in stages for x in ps]
     if not st.budget.fits(len(pairs) * self.cfg.n_per_pair):
         raise RuntimeError(f"GEPA would overshoot its budget: {len(pairs)} pairs with {st.budget!r} (a planning bug)")
     res = self.evaluator(pairs)
     n = sum(len(r.traces) for r in res)
     st.budget.spend(n); st.bar.update(n)
-    for r, tag in zip(res, tags or [None] * len(res)):
-        self._log('scores.jsonl', dict(candidate=r.candidate.id, example=str(r.example['id']), version=st.version,
-                                       score=r.score, split=split, proposal=tag, n=len(r.traces)), st)
-    return res
+    out = _split(res, [len(ps) for ps, _, _ in stages])
+    for (ps, split, tags), got in zip(stages, out):
+        for r, tag in zip(got, tags or [None] * len(got)):
+            self._log('scores.jsonl', dict(candidate=r.candidate.id, example=str(r.example['id']), version=st.version,
+                                           score=r.score, split=split, proposal=tag, n=len(r.traces)), st)
+    return out
+
+@patch
+def _score(self: Gepa, pairs, st, split, tags=None) -> list:
+    "Score the (candidate, example) `pairs` in one generate call, logged under `split`."
+    return self._evaluate([(pairs, split, tags)], st)[0]
+
+@patch
+def _score_stages(self: Gepa, stages, st) -> list:
+    "Independent stages [(pairs, split, tags)] in one generate call; a lone non-empty stage goes through `_score`."
+    live = [i for i, (ps, _, _) in enumerate(stages) if ps]
+    if len(live) > 1: return self._evaluate(stages, st)
+    return [self._score(ps, st, split, tags) if i in live else [] for i, (ps, split, tags) in enumerate(stages)]
+
+@patch
+def _pareto_pairs(self: Gepa, cands, st) -> list:
+    "The (candidate, example) pairs of `cands` on the Pareto set with no score under this version and task."
+    return [(c, e) for c in cands for e in st.pareto if self.pool.scores.get(c.id, e['id'], st.version, task=st.task) is None]
+
+@patch
+def _keep_pareto(self: Gepa, res, st):
+    for r in res: self.pool.scores.set(r.candidate.id, r.example['id'], st.version, r.score, task=st.task)
 
 @patch
 def _score_pareto(self: Gepa, cands, st):
-    pairs = [(c, e) for c in cands for e in st.pareto if self.pool.scores.get(c.id, e['id'], st.version, task=st.task) is None]
-    for r in self._score(pairs, st, 'pareto'): self.pool.scores.set(r.candidate.id, r.example['id'], st.version, r.score, task=st.task)
+    self._keep_pareto(self._score(self._pareto_pairs(cands, st), st, 'pareto'), st)
 
 @patch
 def _log_born(self: Gepa, c, st, event):
@@ -305,7 +331,7 @@ def _minibatch(self: Gepa, st) -> list:
     mb, st.queue = st.queue[:k], st.queue[k:]
     return mb
 
-# %% ../nbs/05b_gepa.ipynb #6897bb4f
+# %% ../nbs/05b_gepa.ipynb #e2f3ac02
 @patch
 def _plan(self: Gepa, st) -> list:
     cfg, pool = self.cfg, self.pool
@@ -378,7 +404,10 @@ def _decide(self: Gepa, kids, st):
         elif cfg.acceptance == 'confirm' and not improves(p.child_scores, p.parent_scores) and (e := self._confirm_set(p, st)):
             p.confirm = e; tied.append(p)
         else: p.status, p.reason = 'rejected', 'no strict improvement on the minibatch'
-    res = self._score([(p.child, st.ex[e]) for p in tied for e in p.confirm], st, 'confirm', [p.index for p in tied for e in p.confirm])
+    direct = [p.child for p in kids if p.status == 'accepted']       # accepted on the minibatch: their Pareto rows now,
+    front, res = self._score_stages([(self._pareto_pairs(direct, st), 'pareto', None),   # with the ties' confirm examples
+        ([(p.child, st.ex[e]) for p in tied for e in p.confirm], 'confirm', [p.index for p in tied for e in p.confirm])], st)
+    self._keep_pareto(front, st)
     for p, g in zip(tied, _split(res, [len(p.confirm) for p in tied])):
         p.confirm_child = [r.score for r in g]
         p.confirm_parent = [pool.scores.get(p.parent, e, st.version, task=st.task) for e in p.confirm]
@@ -388,6 +417,7 @@ def _decide(self: Gepa, kids, st):
         if p.status != 'accepted': continue
         pool.admit(p.child); st.accepted += 1; st.fresh += 1
         for e, sc in zip(p.confirm, p.confirm_child): pool.scores.set(p.child.id, e, st.version, sc, task=st.task)   # reused
+    self._score_pareto([p.child for p in tied if p.status == 'accepted'], st)   # the rest of a confirmed child's row
 
 @patch
 def _step(self: Gepa, st):
@@ -397,8 +427,7 @@ def _step(self: Gepa, st):
     res = self._score([(p.child, ex[e]) for p in kids for e in p.minibatch], st, 'minibatch',
                       [p.index for p in kids for e in p.minibatch])
     for p, g in zip(kids, _split(res, [len(p.minibatch) for p in kids])): p.child_scores = [r.score for r in g]
-    self._decide(kids, st)
-    self._score_pareto([p.child for p in kids if p.status == 'accepted'], st)
+    self._decide(kids, st)                        # also scores every accepted child on the Pareto set
     for p in props: self._record(p, st)
     return props
 
@@ -521,3 +550,58 @@ class FSTAdapter:
         return {c: recs for c in components_to_update}
 
     def __repr__(self): return f"FSTAdapter({self.evaluator!r})"
+
+# %% ../nbs/05b_gepa.ipynb #4cd30552
+import json
+from .rollout import Rollouts
+
+class RolloutReuse:
+    "Keeps GEPA's rollouts; as a backend wrapper, serves a conversation from them when weights version and sampling match."
+    def __init__(self, backend):
+        self.backend, self.store, self.kept, self.reused, self.dropped = backend, {}, 0, 0, 0
+
+    def _key(self, conv, s) -> tuple:
+        return (json.dumps(conv, sort_keys=True), float(s.temperature), float(s.top_p), int(s.max_new_tokens),
+                bool(getattr(self.backend, 'thinking', False)))
+
+    def _expire(self, version: int):
+        "Forget kept rollouts of any other weights version."
+        for k in [k for k, v in self.store.items() if v[0] != version]: self.dropped += len(self.store.pop(k)[1])
+
+    def keep(self, convs, ro, sampling):
+        "Keep the rollouts `ro` of `convs` (one generate call under `sampling`), if they carry behaviour log-probs."
+        if sampling is None or not isinstance(ro, Rollouts) or len(ro.logprobs) != len(ro): return
+        v = int(ro.policy_version)
+        self._expire(v)
+        for i, pi in enumerate(ro.prompt_index):
+            self.store.setdefault(self._key(convs[pi], sampling), (v, []))[1].append(ro.select([i]))
+            self.kept += 1
+
+    def clear(self):
+        self.dropped += sum(len(v[1]) for v in self.store.values()); self.store = {}
+
+    def generate(self, convs, n=1, sampling=None) -> Rollouts:
+        "`n` rollouts per conversation: kept ones first (each used once), the rest from the backend in one call."
+        from fst_nb.rollout import Sampling
+        s, v = sampling or Sampling(), int(self.backend.version)
+        self._expire(v)
+        got = []
+        for c in convs:
+            mine = self.store.get(self._key(c, s), (v, []))[1]
+            got.append([mine.pop(0) for _ in range(min(n, len(mine)))])
+        if not any(got): return self.backend.generate(convs, n, s)           # nothing kept: the plain call
+        need = [i for i, g in enumerate(got) for _ in range(n - len(g))]
+        fresh = self.backend.generate([convs[i] for i in need], 1, s) if need else None
+        parts, j = [], 0
+        for i, g in enumerate(got):
+            for r in g: parts.append(r)
+            for _ in range(n - len(g)): parts.append(fresh.select([j])); j += 1
+        out = Rollouts.concat(parts)
+        out.prompt_index, out.policy_version = [i for i in range(len(convs)) for _ in range(n)], v
+        self.reused += sum(map(len, got))
+        return out
+
+    def __getattr__(self, k):                   # name, version, update_weights, ... of the wrapped backend
+        if k == 'backend': raise AttributeError(k)
+        return getattr(self.backend, k)
+    def __repr__(self): return f"RolloutReuse({self.backend!r}, kept {self.kept}, reused {self.reused}, dropped {self.dropped})"
