@@ -147,3 +147,29 @@ def test_rl_step_reuses_gepa_rollouts_counted_once(tmp_path):
     # the scripted policy is deterministic: the reused rollouts are the ones RL would have drawn, so the step is the same
     for a, b in zip(s_off, s_on):
         assert a['loss'] == pytest.approx(b['loss'], abs=1e-6) and a['reward_mean'] == b['reward_mean']
+
+# ---- 4. a litellm reflector's calls run concurrently; replies are matched to proposals by order, not completion time
+
+def test_litellm_reflections_are_concurrent_and_in_proposal_order(tmp_path, monkeypatch):
+    import time
+    from types import SimpleNamespace as NS
+    import fst_nb.reflect as R
+    started = []
+    def fake_request(self, prompt):                    # the first prompt answers last
+        started.append(time.perf_counter()); k = len(started)
+        time.sleep(0.5 - 0.1 * k)
+        ids = sorted(set(re.findall(r'Secret word of (e\d+)\?', prompt)))
+        return NS(choices=[NS(message=NS(content=f"Saw {ids}.\n```\n{current_text(prompt)} {'-'.join(ids)}\n```"))], usage=None)
+    monkeypatch.setattr(R.LiteLLM, '_request', fake_request)
+    monkeypatch.setattr(R, '_cost', lambda resp: 0.0)
+    task, be = ToyTask(WORDS), EchoBackend()
+    lm = R.LiteLLM('openai/fake', workers=4)
+    g = Gepa(task, be, lm, seeds=['Say:'], rundir=RunDir.create({}, root=tmp_path, name='r'),
+             cfg=GepaConfig(budget=200, minibatch=3, proposals_per_step=4, max_proposals=4, progress=False, verbose=False))
+    t0 = time.perf_counter()
+    g.round(task.examples())
+    assert time.perf_counter() - t0 < 0.4 + 0.3 + 0.2 + 0.1          # the four calls overlapped
+    assert max(started) - min(started) < 0.2                          # all four in flight at once
+    crit = g.rundir.read('critiques.jsonl')
+    assert [r['proposal'] for r in crit] == [0, 1, 2, 3]
+    for r in crit: assert r['new_text'].endswith('-'.join(sorted(r['minibatch'])))   # each reply on its own proposal
