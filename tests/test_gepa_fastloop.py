@@ -121,8 +121,8 @@ def _rules_run(tmp_path, name, **kw):
     run.backend.generate = counted
     return run, rows
 
-@pytest.mark.slow   # two FSTRuns on the tiny model: ~15 s of CPU
 def test_rl_step_reuses_gepa_rollouts_counted_once(tmp_path):
+    "Two runs of one GEPA round + two RL steps (tiny model, scripted policy: ~3 s), reuse off and on."
     from fst_nb.core import ConfigError
     from fst_nb.fst import FSTConfig
     from fst_nb.track import rollouts
