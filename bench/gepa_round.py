@@ -10,6 +10,14 @@ for wall time and for this process's CPU time (on a shared machine the CPU-time 
 Measured 2026-11-22 on the quiet 2-core machine (`OMP_NUM_THREADS=1 ... --budget 200 --tokens 64 --repeats 5`), ours with
 GepaConfig's default proposals_per_step=8: 188 metric calls each side, 15 vs 61 generate calls; median 11.78 vs 26.49 s
 wall -> 2.25x (repeats 1.99-2.60x), CPU time 2.25x. With --pps 4 (the earlier default) the median was 2.01x.
+
+Issue 22 (target: >= 2x in CPU time in every repeat), 2026-12-03, 2 cores shared with other jobs, `OMP_NUM_THREADS=1
+... --budget 200 --tokens 64 --repeats 3`: before (load 0.2 -> 3.0) CPU ratios 2.52 / 2.76 / 2.55x (13 vs 61 generate
+calls); after (load 9.3 -> 8.1) 2.51 / 2.46 / 2.75x, 13 vs 61 generate calls. The round here is the same before and
+after: the random-init policy scores 0 everywhere, so every child ties its parent and goes to a confirm, no child is
+accepted outright, and the new shared confirm + Pareto call never has two stages to join. Ours is generation-bound
+(13 calls: ~0.4 s of fixed per-call decode cost each at 64 tokens plus ~26 ms a row); gepa.optimize makes 61 calls.
+The one fsync per generate call (was one per scores.jsonl row, ~1.6 s of wall time here) shows in wall time only.
 """
 import argparse, os, re, statistics, tempfile, time
 os.environ.setdefault('LITELLM_LOCAL_MODEL_COST_MAP', 'True')
@@ -25,6 +33,8 @@ def reflect(prompt):
     reflect.n = getattr(reflect, 'n', 0) + 1
     cur = re.search(r"```\n(.*?)\n```", prompt, re.S).group(1)
     return f"The paths start at the wrong node.\n```\n{cur} Hint {reflect.n}: start at the source node and follow edges to the goal.\n```"
+
+TARGET = 2.0   # issue 22: a GEPA round >= 2x gepa.optimize in CPU time, in every repeat
 
 class Quiet:
     def log(self, message): pass
@@ -70,7 +80,8 @@ def main():
         ours.append(o); theirs.append(t)
         print(f"repeat {rep}: ours {o[0]:.2f}s wall / {o[4]:.2f}s cpu ({o[1]} metric calls, {o[2]} proposals, {o[3]} generate "
               f"calls) | gepa.optimize {t[0]:.2f}s wall / {t[4]:.2f}s cpu ({t[1]} metric calls, {t[3]} generate calls) | "
-              f"ratio {t[0] / o[0]:.2f}x wall, {t[4] / o[4]:.2f}x cpu", flush=True)
+              f"ratio {t[0] / o[0]:.2f}x wall, {t[4] / o[4]:.2f}x cpu ({'meets' if t[4] / o[4] >= TARGET else 'MISSES'} "
+              f"the {TARGET:g}x target)", flush=True)
     to, tt = statistics.median(x[0] for x in ours), statistics.median(x[0] for x in theirs)
     po, pt = statistics.median(x[4] for x in ours), statistics.median(x[4] for x in theirs)
     co, ct = ours[0][1], theirs[0][1]
@@ -79,6 +90,11 @@ def main():
     print(f"  ours           {to:7.2f} s wall  {po:7.2f} s cpu  {co} metric calls  {to / co * 1e3:6.1f} ms/call")
     print(f"  gepa.optimize  {tt:7.2f} s wall  {pt:7.2f} s cpu  {ct} metric calls  {tt / ct * 1e3:6.1f} ms/call")
     print(f"  speed-up (gepa / ours): {tt / to:.2f}x wall, {(tt / ct) / (to / co):.2f}x wall per metric call, "
-          f"{pt / po:.2f}x cpu time (target >= 2x wall; cpu time is the figure least disturbed by other load)")
+          f"{pt / po:.2f}x cpu time (cpu time is the figure least disturbed by other load)")
+    cpu = [t[4] / o[4] for o, t in zip(ours, theirs)]
+    miss = [f"repeat {i} ({r:.2f}x)" for i, r in enumerate(cpu) if r < TARGET]
+    print(f"  target (issue 22): a round >= {TARGET:g}x gepa.optimize in cpu time in every repeat: "
+          + (f"met in all {len(cpu)} (min {min(cpu):.2f}x, median {statistics.median(cpu):.2f}x)" if not miss
+             else f"MISSED in {len(miss)} of {len(cpu)}: {', '.join(miss)}"))
 
 if __name__ == '__main__': main()

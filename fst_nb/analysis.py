@@ -48,13 +48,13 @@ def group_by_mode(runs) -> dict[str, list[Run]]:
 
 def _rows(run) -> list[dict]: return run.rows if isinstance(run, Run) else run
 
-# %% ../nbs/06a_analysis.ipynb #1afdc667
+# %% ../nbs/06a_analysis.ipynb #f54d1c52
 X_AXES = ('samples', 'rollouts', 'step', 'cycle')
 PROMPTS = ('auto', 'seed', 'pool', 'teacher')
 
 def _x(r, x):
     if x == 'samples': return r.get('samples_seen', 0)
-    if x == 'rollouts': return r.get('samples_seen', 0) + r.get('gepa_calls', 0)
+    if x == 'rollouts': return r.get('samples_seen', 0) + r.get('gepa_calls', 0) - r.get('rollouts_reused', 0)   # each once
     return r.get(x, 0)
 
 def _check(x=None, prompt=None):

@@ -33,7 +33,7 @@ def html_table(header: list, rows: list) -> str:
     trs = ''.join('<tr>' + ''.join(f'<td>{html.escape(_cell(v))}</td>' for v in r) + '</tr>' for r in rows)
     return f'<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>'
 
-# %% ../nbs/07a_report.ipynb #4969ca0b
+# %% ../nbs/07a_report.ipynb #6889a1ff
 def _first_target(runs) -> dict:
     t = phase_targets(runs[0].config)[0]
     return dict(task=t[0], preset=t[1]) if t[0] else {}
@@ -55,7 +55,7 @@ def cycle_table(groups: dict, **sel) -> tuple[list, list]:
             if not got: row += [None] * 3; continue
             spread = got[0].get('reward_se') if len(got) == 1 else float(np.std(ys, ddof=1))
             row += [f"{np.mean(ys):.3f}" + (f" ± {spread:.3f}" if spread is not None else ''),
-                    int(np.mean([g['samples_seen'] for g in got])), int(np.mean([g['samples_seen'] + g['gepa_calls'] for g in got]))]
+                    int(np.mean([g['samples_seen'] for g in got])), int(np.mean([g['samples_seen'] + g['gepa_calls'] - g.get('rollouts_reused', 0) for g in got]))]
         rows.append(row)
     return header, rows
 

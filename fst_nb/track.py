@@ -35,7 +35,7 @@ def check_report_to(report_to: str) -> list[str]:
                                                 f"`pip install {TRACKERS[n]}`")
     return list(dict.fromkeys(names))
 
-# %% ../nbs/00a_track.ipynb #ee6077c6
+# %% ../nbs/00a_track.ipynb #3a9d5999
 SKIP = ('time', 'cycle', 'phase', 'step', 'after_phase', 'round')
 
 def _tag(row) -> str:
@@ -46,8 +46,8 @@ def _tag(row) -> str:
     return kind
 
 def rollouts(row) -> int:
-    "The row's x value: RL samples seen + GEPA metric calls so far."
-    return int(row.get('samples_seen', 0) + row.get('gepa_calls', 0))
+    "The row's x value: RL samples seen + GEPA metric calls so far, a rollout RL reused from GEPA counted once."
+    return int(row.get('samples_seen', 0) + row.get('gepa_calls', 0) - row.get('rollouts_reused', 0))
 
 def scalars(row: dict) -> dict[str, float]:
     "The row's numbers as {tag: value}, tags prefixed by what the row is (see above)."
