@@ -1,0 +1,103 @@
+"""Pipelined rollouts (`TrainConfig.max_staleness`) vs the sequential loop, with the `server` backend on 2 cores.
+
+The vLLM server (the policy's weights, fp32, 1 engine thread) runs pinned to core 0 (`sched_setaffinity` before it
+starts, so its API and engine processes inherit it, and `VLLM_CPU_OMP_THREADS_BIND=0`); the trainer is pinned to core 1
+(1 torch thread; with max_staleness 1 its rollout thread shares that core). Each repeat trains a fresh policy (same
+seed, the server reset to the start weights) for `--steps` CISPO steps sequentially (max_staleness 0) and pipelined
+(max_staleness 1), in alternating order, on a stand-in task whose reward depends on the completion (parity of its
+length: informative groups from the first step, so every step runs a backward and pushes its weights). It prints
+steps/s of each (wall time of all steps after the first, which cannot overlap anything), the ratio against the 1.3x
+target, the mean reward of each (they must agree within noise), and the largest staleness seen.
+
+Run: `PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python bench/pipeline.py [--steps 8] [--repeats 2] [--model small]`.
+"""
+import argparse, os, statistics, subprocess, time
+from types import SimpleNamespace
+
+TARGET = 1.3
+
+def cpu_flags() -> str:
+    try: out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
+    except OSError: return '?'
+    name = next((l.split(':', 1)[1].strip() for l in out.splitlines() if l.startswith('Model name')), '?')
+    flags = sorted({f for f in out.split() if f.startswith(('amx', 'avx512_bf16'))})
+    return f"{name}, {os.cpu_count()} cores, flags: {' '.join(flags) or 'no avx512_bf16/amx'}"
+
+class Parity:
+    "Reward 1 when the completion has an even number of characters (informative groups on any policy)."
+    data = [{'id': str(i), 'q': f'Say {i} things about graphs.'} for i in range(64)]
+    name = 'parity'
+    def examples(self, split='train', n=None, seed=0): return self.data[:n]
+    def messages(self, ex, context=None):
+        return ([{'role': 'system', 'content': context}] if context else []) + [{'role': 'user', 'content': ex['q']}]
+    def score_batch(self, comps, exs): return [SimpleNamespace(score=float(len(c) % 2 == 0), feedback='') for c in comps]
+
+def run(a, url, k):
+    "Train a fresh policy for a.steps steps with max_staleness k on the server; (seconds of steps 2.., rows)."
+    import torch
+    from fst_nb.models import load_policy
+    from fst_nb.cispo import CISPOTrainer, TrainConfig
+    from fst_nb.server_backend import ServerBackend
+    torch.manual_seed(0)
+    pol = load_policy(a.model)
+    be = ServerBackend(pol, url, tol=1e-3)          # pushes the start weights when the server holds others
+    cfg = TrainConfig(steps=a.steps, problems=a.problems, G=a.G, lr=a.lr, warmup_steps=0, max_new_tokens=a.new,
+                      eval_every=0, beta=0.0, seed=1, max_staleness=k)
+    tr = CISPOTrainer(pol, Parity(), cfg, backend=be, pool=['Be brief.', 'Answer in one line.'], verbose=False)
+    tr.horizon = a.steps
+    rows, t1 = [tr.train_step()], time.perf_counter()
+    rows += [tr.train_step() for _ in range(a.steps - 1)]
+    dt = time.perf_counter() - t1
+    be.close()
+    if tr._prefetch is not None: tr._prefetch.close()
+    return dt, rows
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--model', default='small')
+    ap.add_argument('--steps', type=int, default=8)
+    ap.add_argument('--repeats', type=int, default=2)
+    ap.add_argument('--problems', type=int, default=4)
+    ap.add_argument('--G', type=int, default=8)
+    ap.add_argument('--new', type=int, default=48)
+    ap.add_argument('--lr', type=float, default=1e-4)
+    a = ap.parse_args()
+    from fst_nb.vllm_backend import vllm_available
+    if not vllm_available(): print("pipeline: vllm is not installed (run `make vllm-setup`); skipped"); return
+    import torch
+    from fst_nb.models import load_policy
+    from fst_nb.serve import serve_for_training
+    cores = sorted(os.sched_getaffinity(0))
+    pin = len(cores) >= 2
+    print(f"CPU: {cpu_flags()}; load average {os.getloadavg()[0]:.2f} at start; "
+          f"{'server on core %d, trainer on core %d' % (cores[0], cores[1]) if pin else 'one core: no pinning'}")
+    torch.manual_seed(0)
+    if pin: os.sched_setaffinity(0, {cores[0]})      # the server's processes inherit core 0
+    with serve_for_training(load_policy(a.model), threads=1, max_model_len=512,
+                            env={'VLLM_CPU_OMP_THREADS_BIND': str(cores[0])} if pin else None) as srv:
+        if pin: os.sched_setaffinity(0, {cores[1]})  # the trainer (both its threads) on core 1
+        torch.set_num_threads(1)
+        res = {0: [], 1: []}
+        for r in range(a.repeats):
+            for k in ((0, 1) if r % 2 == 0 else (1, 0)):
+                dt, rows = run(a, srv.base_url, k)
+                sps = (a.steps - 1) / dt
+                res[k].append((sps, rows))
+                rw = sum(x['reward_mean'] for x in rows) / len(rows)
+                gen = statistics.median(x['gen_time'] for x in rows[1:])
+                print(f"repeat {r} max_staleness {k}: {sps:.3f} steps/s ({dt:.1f} s for steps 2-{a.steps}), "
+                      f"median wait for rollouts {gen:.2f} s/step, reward {rw:.3f}, "
+                      f"staleness max {max(max(x['staleness']) for x in rows)}, kept {sum(x['groups_kept'] for x in rows)}, "
+                      f"load {os.getloadavg()[0]:.2f}", flush=True)
+    ratios = [p[0] / s[0] for s, p in zip(res[0], res[1])]
+    rew = {k: [sum(x['reward_mean'] for x in rows) / len(rows) for _, rows in v] for k, v in res.items()}
+    n = a.problems * a.G * a.steps
+    se = (0.25 / n) ** 0.5   # binomial standard error of a mean reward near 0.5 over n samples
+    print(f"{a.model}, {a.problems}x{a.G} rollouts x {a.new} tokens, {a.steps} steps: pipelined (staleness 1) / "
+          f"sequential = {statistics.median(ratios):.2f}x steps/s (repeats {', '.join(f'{x:.2f}' for x in ratios)}); "
+          f"target >= {TARGET}x: {'met' if min(ratios) >= TARGET else 'NOT met'}")
+    print(f"mean reward: sequential {statistics.mean(rew[0]):.3f}, pipelined {statistics.mean(rew[1]):.3f} "
+          f"(binomial s.e. of one run {se:.3f}); load average {os.getloadavg()[0]:.2f} at the end; CPU: {cpu_flags()}")
+
+if __name__ == '__main__':
+    main()
