@@ -169,3 +169,18 @@ def test_two_gloo_ranks_agree_on_the_prefetch(tmp_path):
     assert [r['staleness'] for r in rb] == [r['staleness'] for r in ra]
     assert max(max(r['staleness']) for r in rb) == 1 and all(len(r['staleness']) == 4 for r in rb)   # every rank's groups
     assert all(abs(x['loss'] - y['loss']) < 1e-6 for x, y in zip(ra, rb))
+
+def test_fst_cycles_pipeline_within_a_cycle_only(tmp_path, one_thread):
+    "FSTConfig.max_staleness reaches the trainer; a cycle's last step samples nothing for the next (its GEPA round changes the pool)."
+    from fst_nb.fst import FSTConfig, FSTRun
+    from fst_nb.gepa import CallableLM
+    cfg = FSTConfig(rl_steps=3, cycles=2, problems=2, G=4, pool_k=2, gepa_budget=6, minibatch=2, max_new_tokens=10,
+                    eval_problems=2, decompose=False, verbose=False, max_staleness=1)
+    run = FSTRun.create(cfg, root=tmp_path, name='fst')
+    run.reflector = CallableLM(lambda p: "Answers lack a box.\n```\nAnswer with the path only, as \\boxed{a,b,c}.\n```")
+    run.train()
+    rows = [r for r in run.run_dir.read() if r['kind'] == 'train']
+    assert run.trainer.cfg.max_staleness == 1 and [r['step'] for r in rows] == list(range(1, 7))
+    assert [max(r['staleness']) for r in rows][::3] == [0, 0]                 # each cycle's first step: sampled on the spot
+    assert all(max(r['staleness']) <= 1 for r in rows)
+    assert run.trainer.prefetch.dropped == 0 and run.trainer.prefetch.ahead == {}
