@@ -40,7 +40,7 @@ def run(a, url, k):
     from fst_nb.server_backend import ServerBackend
     torch.manual_seed(0)
     pol = load_policy(a.model)
-    be = ServerBackend(pol, url, tol=1e-3)          # pushes the start weights when the server holds others
+    be = ServerBackend(pol, url, tol=1e-3) if url else 'hf'   # a server gets the start weights pushed if it holds others
     cfg = TrainConfig(steps=a.steps, problems=a.problems, G=a.G, lr=a.lr, warmup_steps=0, max_new_tokens=a.new,
                       eval_every=0, beta=0.0, seed=1, max_staleness=k)
     tr = CISPOTrainer(pol, Parity(), cfg, backend=be, pool=['Be brief.', 'Answer in one line.'], verbose=False)
@@ -48,9 +48,42 @@ def run(a, url, k):
     rows, t1 = [tr.train_step()], time.perf_counter()
     rows += [tr.train_step() for _ in range(a.steps - 1)]
     dt = time.perf_counter() - t1
-    be.close()
+    if url: be.close()
     if tr._prefetch is not None: tr._prefetch.close()
     return dt, rows
+
+def report(a, res, what):
+    ratios = [p[0] / s[0] for s, p in zip(res[0], res[1])]
+    rew = {k: [sum(x['reward_mean'] for x in rows) / len(rows) for _, rows in v] for k, v in res.items()}
+    se = (0.25 / (a.problems * a.G * a.steps)) ** 0.5   # binomial standard error of a mean reward near 0.5
+    print(f"{what}: {a.model}, {a.problems}x{a.G} rollouts x {a.new} tokens, {a.steps} steps: pipelined (staleness 1) / "
+          f"sequential = {statistics.median(ratios):.2f}x steps/s (repeats {', '.join(f'{x:.2f}' for x in ratios)}); "
+          f"target >= {TARGET}x: {'met' if min(ratios) >= TARGET else 'NOT met'}")
+    print(f"mean reward: sequential {statistics.mean(rew[0]):.3f}, pipelined {statistics.mean(rew[1]):.3f} "
+          f"(difference {abs(statistics.mean(rew[0]) - statistics.mean(rew[1])):.3f}; binomial s.e. of one run {se:.3f}, "
+          f"of a difference {se * 2 ** 0.5:.3f}); load average {os.getloadavg()[0]:.2f} at the end; CPU: {cpu_flags()}")
+
+def repeats(a, url):
+    import torch
+    torch.set_num_threads(1)
+    res = {0: [], 1: []}
+    for r in range(a.repeats):
+        for k in ((0, 1) if r % 2 == 0 else (1, 0)):
+            dt, rows = run(a, url, k)
+            sps = (a.steps - 1) / dt
+            res[k].append((sps, rows))
+            rw = sum(x['reward_mean'] for x in rows) / len(rows)
+            gen = statistics.median(x['gen_time'] for x in rows[1:])
+            print(f"repeat {r} max_staleness {k}: {sps:.3f} steps/s ({dt:.1f} s for steps 2-{a.steps}), "
+                  f"median wait for rollouts {gen:.2f} s/step, reward {rw:.3f}, "
+                  f"staleness max {max(max(x['staleness']) for x in rows)}, kept {sum(x['groups_kept'] for x in rows)}, "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
+    return res
+
+def main_hf(a):
+    "The in-process 'hf' backend: the rollout thread samples from a copy of the weights on the same 2 cores."
+    print(f"CPU: {cpu_flags()}; load average {os.getloadavg()[0]:.2f} at start; backend 'hf', 1 torch thread per thread")
+    report(a, repeats(a, None), "hf in-process")
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -61,7 +94,9 @@ def main():
     ap.add_argument('--G', type=int, default=8)
     ap.add_argument('--new', type=int, default=48)
     ap.add_argument('--lr', type=float, default=1e-4)
+    ap.add_argument('--hf', action='store_true', help="in-process 'hf' backend instead of a server, both cores shared")
     a = ap.parse_args()
+    if a.hf: return main_hf(a)
     from fst_nb.vllm_backend import vllm_available
     if not vllm_available(): print("pipeline: vllm is not installed (run `make vllm-setup`); skipped"); return
     import torch
@@ -76,28 +111,8 @@ def main():
     with serve_for_training(load_policy(a.model), threads=1, max_model_len=512,
                             env={'VLLM_CPU_OMP_THREADS_BIND': str(cores[0])} if pin else None) as srv:
         if pin: os.sched_setaffinity(0, {cores[1]})  # the trainer (both its threads) on core 1
-        torch.set_num_threads(1)
-        res = {0: [], 1: []}
-        for r in range(a.repeats):
-            for k in ((0, 1) if r % 2 == 0 else (1, 0)):
-                dt, rows = run(a, srv.base_url, k)
-                sps = (a.steps - 1) / dt
-                res[k].append((sps, rows))
-                rw = sum(x['reward_mean'] for x in rows) / len(rows)
-                gen = statistics.median(x['gen_time'] for x in rows[1:])
-                print(f"repeat {r} max_staleness {k}: {sps:.3f} steps/s ({dt:.1f} s for steps 2-{a.steps}), "
-                      f"median wait for rollouts {gen:.2f} s/step, reward {rw:.3f}, "
-                      f"staleness max {max(max(x['staleness']) for x in rows)}, kept {sum(x['groups_kept'] for x in rows)}, "
-                      f"load {os.getloadavg()[0]:.2f}", flush=True)
-    ratios = [p[0] / s[0] for s, p in zip(res[0], res[1])]
-    rew = {k: [sum(x['reward_mean'] for x in rows) / len(rows) for _, rows in v] for k, v in res.items()}
-    n = a.problems * a.G * a.steps
-    se = (0.25 / n) ** 0.5   # binomial standard error of a mean reward near 0.5 over n samples
-    print(f"{a.model}, {a.problems}x{a.G} rollouts x {a.new} tokens, {a.steps} steps: pipelined (staleness 1) / "
-          f"sequential = {statistics.median(ratios):.2f}x steps/s (repeats {', '.join(f'{x:.2f}' for x in ratios)}); "
-          f"target >= {TARGET}x: {'met' if min(ratios) >= TARGET else 'NOT met'}")
-    print(f"mean reward: sequential {statistics.mean(rew[0]):.3f}, pipelined {statistics.mean(rew[1]):.3f} "
-          f"(binomial s.e. of one run {se:.3f}); load average {os.getloadavg()[0]:.2f} at the end; CPU: {cpu_flags()}")
+        res = repeats(a, srv.base_url)
+    report(a, res, "server")
 
 if __name__ == '__main__':
     main()
