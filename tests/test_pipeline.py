@@ -1,8 +1,8 @@
 """Pipelined rollouts (`TrainConfig.max_staleness`, notebook 04_cispo): max_staleness 0 is the old sequential loop bit
 for bit; with k >= 1 no group is ever more than k weight versions stale (and k is reached); a changed prompt pool
 drops what was sampled for the old one; a run interrupted mid-pipeline resumes without losing or repeating a step
-(metrics equal an uninterrupted run's, row for row); 2 gloo ranks under torchrun agree on the prefetch and train the
-weights one process trains."""
+(metrics equal an uninterrupted run's, row for row); 2 gloo ranks under torchrun agree on the prefetch, train the
+weights one process trains, and resume a mid-pipeline checkpoint by sampling the next step anew."""
 import hashlib, json, subprocess, sys, textwrap
 from pathlib import Path
 from types import SimpleNamespace
@@ -149,6 +149,17 @@ DDP = textwrap.dedent('''
         if dist.is_main():
             torch.save(pol.model.state_dict(), out/f'{tag}.pt')
             (out/f'{tag}-rows.json').write_text(json.dumps(rows))
+        if dist.active():                      # a data-parallel checkpoint taken mid-pipeline, then resumed
+            tr.horizon = None
+            rows.append(tr.train_step())       # step 5 queues step 6 on every rank
+            queued, s = sorted(tr.prefetch.ahead), tr.state()
+            pol2 = load_policy('tiny')
+            tr2 = CISPOTrainer(pol2, Parity(), cfg, backend=ScriptedBackend(pol2, reply), pool=['Be brief.', 'Count.', 'Go.'],
+                               verbose=False)
+            tr2.load_state(s)
+            rows.append(tr2.train_step())      # every rank samples step 6 anew, on the restored weights
+            if dist.is_main():
+                (out/'resumed.json').write_text(json.dumps(dict(queued=queued, saved='ahead' in s, rows=rows[-2:])))
     finally: dist.shutdown()
 ''')
 
@@ -169,6 +180,9 @@ def test_two_gloo_ranks_agree_on_the_prefetch(tmp_path):
     assert [r['staleness'] for r in rb] == [r['staleness'] for r in ra]
     assert max(max(r['staleness']) for r in rb) == 1 and all(len(r['staleness']) == 4 for r in rb)   # every rank's groups
     assert all(abs(x['loss'] - y['loss']) < 1e-6 for x, y in zip(ra, rb))
+    res = json.loads((tmp_path/'resumed.json').read_text())
+    assert res['queued'] == [5] and not res['saved']                          # rank 0's checkpoint drops the queue ...
+    assert [r['step'] for r in res['rows']] == [5, 6] and res['rows'][1]['staleness'] == [0] * 4   # ... and step 6 is resampled
 
 def test_fst_cycles_pipeline_within_a_cycle_only(tmp_path, one_thread):
     "FSTConfig.max_staleness reaches the trainer; a cycle's last step samples nothing for the next (its GEPA round changes the pool)."
