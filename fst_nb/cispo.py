@@ -16,9 +16,9 @@ from . import dist
 
 # %% auto #0
 __all__ = ['group_advantages', 'informative', 'k3', 'reduce_tokens', 'cispo_loss', 'kl_estimates', 'Batch', 'make_batch',
-           'completion_logits', 'score_logprobs', 'TrainConfig', 'check_flags', 'draw_order', 'data_order',
-           'fp32_masters', 'fp32_head', 'use_grad_ckpt', 'enable_grad_ckpt', 'CISPOTrainer', 'task_key',
-           'base_fingerprint', 'recipe_note']
+           'completion_logits', 'score_logprobs', 'TrainConfig', 'check_pipeline', 'check_flags', 'draw_order',
+           'data_order', 'fp32_masters', 'fp32_head', 'use_grad_ckpt', 'enable_grad_ckpt', 'CISPOTrainer', 'task_key',
+           'base_fingerprint', 'recipe_note', 'Prefetch']
 
 # %% ../nbs/04_cispo.ipynb #d260666b
 def group_advantages(rewards: torch.Tensor, eps: float = 1e-4, norm: str = 'group',
@@ -128,7 +128,7 @@ def score_logprobs(model, b: Batch, temperature: float = 1.0, top_p: float = 1.0
     return torch.cat([token_logp_entropy(completion_logits(model, b.rows(slice(i, i + rows))), b.comp[i:i + rows],
                                          temperature, top_p, chunk)[0] for i in range(0, len(b.ids), rows)])
 
-# %% ../nbs/04_cispo.ipynb #aff67e27
+# %% ../nbs/04_cispo.ipynb #66e51e3e
 @dataclass
 class TrainConfig(Config):
     "Settings of a CISPO run."
@@ -166,6 +166,7 @@ class TrainConfig(Config):
     eval_problems: int = span(16, 1)        # held-out prompts per evaluation
     eval_n: int = span(1, 1)                # samples per held-out prompt
     ckpt_every: int = span(0, 0)            # checkpoint every N steps (0: only at the end when a run dir is given)
+    max_staleness: int = span(0, 0)         # pipelined rollouts: sample step n+1..n+k during step n's update (0: on-policy, sequential)
     seed: int = 0
 
     def validate(self):
@@ -175,9 +176,17 @@ class TrainConfig(Config):
             raise ConfigError(f"TrainConfig.grad_accum={self.grad_accum} must be <= problems={self.problems} "
                               "(micro-batches are made of whole groups)")
         check_flags(self, 'mask_truncated', 'fp32_head')
+        check_pipeline(self)
 
     def sampling(self, seed=None) -> Sampling:
         return Sampling(self.temperature, self.top_p, self.max_new_tokens, seed)
+
+def check_pipeline(cfg):
+    "Refuse pipelined rollouts with the recipe settings that change a step's problems after it is drawn (not built together)."
+    if cfg.max_staleness and (cfg.zero_var == 'resample' or cfg.pass_ceiling > 0):
+        raise ConfigError(f"{type(cfg).__name__}.max_staleness={cfg.max_staleness} does not combine with zero_var={cfg.zero_var!r} / "
+                          f"pass_ceiling={cfg.pass_ceiling}: queued steps are drawn before the step that would resample or drop "
+                          "problems. Use max_staleness=0 with them, or zero_var='keep' and pass_ceiling=0 when pipelining")
 
 def check_flags(cfg, *names):
     "Refuse a non-bool value in the on/off fields `names` of a config, naming the value and the valid ones."
@@ -253,7 +262,7 @@ def _set_rng_state(s: dict):
     random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
     if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
-# %% ../nbs/04_cispo.ipynb #57321773
+# %% ../nbs/04_cispo.ipynb #2d3ef50f
 class CISPOTrainer:
     "The slow loop: rollouts over a prompt pool, CISPO on the weights, metrics, checkpoints and exact resume."
     def __init__(self, policy, task, cfg: TrainConfig = TrainConfig(), backend: str | Backend = 'hf',
@@ -300,6 +309,7 @@ class CISPOTrainer:
         self.dropped: dict[str, set[int]] = {}             # pass_ceiling: per task, the problems no longer sampled
         self.pass_hist: dict[tuple[str, int], list[float]] = {}   # pass_ceiling: (task, problem) -> last pass rates
         self._warned: set[str] = set()
+        self.horizon, self._prefetch, self._ahead0 = None, None, {}   # pipelined rollouts (max_staleness > 0): see below
 
     def __repr__(self):
         return f"CISPOTrainer(step={self.step}/{self.cfg.steps}, backend={self.backend.name!r}, pool={len(self.pool)})"
@@ -333,7 +343,7 @@ def _micro_loss(self, b: Batch, weight: float | torch.Tensor):
     return {**m, 'loss': loss.item(), 'entropy': ent.detach()[mk].mean().item(), 'n_tok': int(mk.sum())}
 CISPOTrainer.micro_loss = _micro_loss
 
-# %% ../nbs/04_cispo.ipynb #7261e53f
+# %% ../nbs/04_cispo.ipynb #a775c0e6
 def _split(xs, k): return [xs[i * len(xs) // k:(i + 1) * len(xs) // k] for i in range(k)]
 
 def _group_batch(self, groups, adv, part) -> Batch:
@@ -437,14 +447,18 @@ CISPOTrainer.note_pass = _note_pass
 
 def _train_step(self) -> dict:
     "One optimizer step; returns the metrics row (also logged to the run)."
-    cfg, t0, comm0 = self.cfg, time.perf_counter(), dist.COMM['seconds']
-    idx, pos = self.draw(cfg.problems)
-    mine = dist.shard(len(idx))                # data-parallel: this rank's whole problems (all of them in one process)
+    cfg, t0, comm0, version = self.cfg, time.perf_counter(), dist.COMM['seconds'], self.backend.version
     self.model.train()
-    groups = self.rollouts(idx[mine.start:mine.stop], _step_seed(cfg.seed, self.step, salt=104_729 * dist.rank()), mine.start)
-    extra, capped = 0, False
-    if cfg.zero_var == 'resample': groups, idx, pos, extra, capped = self.resample(groups, idx, pos)
+    extra, capped, idx = 0, False, None
+    if cfg.max_staleness:   # sampled during an earlier update, or now (max_staleness refuses resample and pass_ceiling)
+        groups, pos = self.prefetch.take(self.step, self.pos), self.pos + cfg.problems
+    else:
+        idx, pos = self.draw(cfg.problems)
+        mine = dist.shard(len(idx))            # data-parallel: this rank's whole problems (all of them in one process)
+        groups = self.rollouts(idx[mine.start:mine.stop], _step_seed(cfg.seed, self.step, salt=104_729 * dist.rank()), mine.start)
+        if cfg.zero_var == 'resample': groups, idx, pos, extra, capped = self.resample(groups, idx, pos)
     t_gen = time.perf_counter() - t0
+    if cfg.max_staleness: self.prefetch.fill(self.step, self.pos, self.horizon)   # the next steps sample while we update
     rewards = torch.tensor([g.rewards for g in groups])                             # [N, G]
     adv = group_advantages(rewards, cfg.adv_eps, cfg.adv_norm, _batch_std(rewards) if cfg.adv_norm == 'batch' else None)
     kept = informative(rewards).nonzero()[:, 0].tolist()
@@ -454,9 +468,11 @@ def _train_step(self) -> dict:
         groups, kept, ms, t_gen = self._gather_step(groups, kept, ms, t_gen)
     newly = self.note_pass(idx, groups) if cfg.pass_ceiling > 0 else []   # every rank sees every group: the same drops
     gnorm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm or float('inf')).item() if kept else 0.0
+    if kept: self.opt.step(); self.opt.zero_grad(set_to_none=True)
+    if cfg.max_staleness: t_gen += self.prefetch.drain()   # the engine idle before new weights reach it
     if kept:
-        self.opt.step(); self.opt.zero_grad(set_to_none=True)
         self.sync_engine()
+        if cfg.max_staleness: self.prefetch.push()
     lr = self.opt.param_groups[0]['lr']
     with warnings.catch_warnings():   # a step without an informative group still advances the warm-up, on purpose
         warnings.filterwarnings('ignore', message=r'Detected call of `lr_scheduler.step\(\)` before')
@@ -467,8 +483,23 @@ def _train_step(self) -> dict:
     if cfg.zero_var == 'resample': row['resample_capped'] = capped
     if cfg.mask_truncated: row['truncated_masked'] = sum(f == 'length' for i in kept for f in groups[i].rollouts.finish_reasons)
     if cfg.pass_ceiling > 0: row.update(problems_dropped=sum(map(len, self.dropped.values())), newly_dropped=len(newly))
+    row['policy_version'] = [g.rollouts.policy_version for g in groups]   # the weights version that sampled each group
+    row['staleness'] = [version - v for v in row['policy_version']]       # versions behind the weights that trained on it
+    if max(row['staleness'], default=0) > cfg.max_staleness or min(row['staleness'], default=0) < 0:
+        raise RuntimeError(f"step {self.step}: rollouts {row['staleness']} versions stale, outside [0, max_staleness="
+                           f"{cfg.max_staleness}]")
     return {**row, 'ranks': dist.world(), 'comm_time': dist.COMM['seconds'] - comm0} if dist.active() else row
 CISPOTrainer.train_step = _train_step
+
+def _step_groups(self, step: int, pos: int, pool: list[str], task, examples: list[dict], backend: Backend) -> list[Group]:
+    "The rollout groups of step `step`: this rank's share of the `problems` examples at stream position `pos`, sampled on `backend`."
+    cfg = self.cfg
+    exs = [examples[i] for i in data_order(len(examples), pos, cfg.problems, cfg.seed)]
+    mine = dist.shard(len(exs))                # data-parallel: this rank's whole problems (all of them in one process)
+    k = mine.start % max(len(pool), 1)         # rotating the pool gives each problem the contexts it gets in one process
+    seed = _step_seed(cfg.seed, step, salt=104_729 * dist.rank())
+    return rollout_groups(backend, task, exs[mine.start:mine.stop], pool[k:] + pool[:k], cfg.G, cfg.sampling(seed))
+CISPOTrainer.step_groups = _step_groups
 
 def _sync_engine(self):
     "Send the new weights to the rollout engine: each rank to its own, or rank 0 alone to an engine all ranks share (a server)."
@@ -536,7 +567,7 @@ def _evaluate(self) -> dict:
     return row
 CISPOTrainer.evaluate = _evaluate
 
-# %% ../nbs/04_cispo.ipynb #ad0656de
+# %% ../nbs/04_cispo.ipynb #5a18b7bd
 def _base_key(name: str) -> str: return name.removeprefix('base_model.model.').replace('.base_layer', '')
 
 @torch.no_grad()
@@ -556,6 +587,8 @@ def _state(self) -> dict:
     s = {'opt': self.opt.state_dict(), 'sched': self.sched.state_dict(), 'rng': _rng_state(), 'step': self.step,
          'pos': self.pos, 'samples_seen': self.samples_seen, 'backend_version': self.backend.version,
          'dropped': {k: sorted(v) for k, v in self.dropped.items()}, 'pass_hist': dict(self.pass_hist)}
+    if self._prefetch is not None and self._prefetch.ahead and not dist.active():   # pipelined: the queued steps' groups
+        s['ahead'] = self._prefetch.queued()
     if not _is_peft(self.model): return {'model': self.model.state_dict(), **s}
     adapter = {n: p.detach() for n, p in self.model.named_parameters() if p.requires_grad}
     return {'adapter': adapter, 'base': base_fingerprint(self.model, self.policy.name), **s}
@@ -587,6 +620,8 @@ def _load_state(self, s: dict):
     self.pass_hist = {k: list(v) for k, v in s.get('pass_hist', {}).items()}
     self.sync_engine(); self.backend.version = s['backend_version']
     _set_rng_state(s['rng'])
+    if self._prefetch is not None: self._prefetch.close()   # pipelined: start again from the checkpoint's queue
+    self._prefetch, self._ahead0 = None, ({} if dist.active() else s.get('ahead', {}))
 CISPOTrainer.load_weights, CISPOTrainer.load_state = _load_weights, _load_state
 
 def _save(self) -> Path | None:
@@ -607,7 +642,7 @@ def _resume(self) -> int:
     return self.step
 CISPOTrainer.resume = _resume
 
-# %% ../nbs/04_cispo.ipynb #2cb4d538
+# %% ../nbs/04_cispo.ipynb #11d37ea3
 def _log(self, row):
     if not dist.is_main(): return   # data-parallel: rank 0's row describes the whole step
     if self.run is not None: self.run.log(row)
@@ -636,6 +671,7 @@ def _train(self, steps: int | None = None) -> list[dict]:
     from tqdm.auto import tqdm
     cfg, rows = self.cfg, []
     end, ev = steps or cfg.steps, cfg.eval_every and dist.is_main()   # data-parallel: rank 0 evaluates, the others go on
+    self.horizon = end                # pipelined rollouts: nothing is sampled for steps past the last one
     if self.step == 0 and ev: rows.append(self.evaluate()); self.log(rows[-1])
     for _ in tqdm(range(self.step, end), desc='cispo', disable=not (self.verbose and dist.is_main()), leave=False):
         rows.append(self.train_step()); self.log(rows[-1])
@@ -643,3 +679,73 @@ def _train(self, steps: int | None = None) -> list[dict]:
         if self.run is not None and ((cfg.ckpt_every and self.step % cfg.ckpt_every == 0) or self.step == end): self.save()
     return rows
 CISPOTrainer.train = _train
+
+# %% ../nbs/04_cispo.ipynb #16c195de
+class Prefetch:
+    "Rollouts of the next steps, sampled in one background thread on the engine's weights while the trainer updates."
+    def __init__(self, trainer, ahead: dict | None = None):   # ahead: {step: (key, groups)} restored from a checkpoint
+        from concurrent.futures import Future, ThreadPoolExecutor
+        be, self.tr = trainer.backend, trainer
+        self.copy = getattr(be, 'model', None) is trainer.model   # 'hf': it generates from the live weights -> a copy
+        self.engine = be
+        if self.copy:
+            self.engine = copy.copy(be)
+            self.engine.model = copy.deepcopy(trainer.model).requires_grad_(False)
+        self.pool, self.ahead, self.dropped = ThreadPoolExecutor(1, thread_name_prefix='fst-rollouts'), {}, 0
+        for s, (key, groups) in (ahead or {}).items():
+            f = Future(); f.set_result(groups); self.ahead[s] = (key, f)
+
+    def __repr__(self): return f"Prefetch(queued={sorted(self.ahead)}, copy={self.copy}, dropped={self.dropped})"
+
+    def key(self, step: int, pos: int) -> tuple:
+        "What step `step`'s groups depend on besides the weights: data position, prompt pool, task."
+        t = self.tr
+        return (step, pos, tuple(t.pool), getattr(t.task, 'name', type(t.task).__name__), len(t.train_examples))
+
+    def submit(self, step: int, pos: int):
+        t = self.tr
+        return self.pool.submit(t.step_groups, step, pos, list(t.pool), t.task, t.train_examples, self.engine)
+
+    def take(self, step: int, pos: int) -> list[Group]:
+        "Step `step`'s groups: the queued ones if they were sampled for the same data, pool and task; else sampled now."
+        for s in [s for s in self.ahead if s < step]: self.ahead.pop(s); self.dropped += 1
+        hit = self.ahead.pop(step, None)
+        if hit is not None and hit[0] == self.key(step, pos): return hit[1].result()
+        self.dropped += hit is not None
+        return self.submit(step, pos).result()
+
+    def fill(self, step: int, pos: int, horizon: int | None = None):
+        "Queue steps step+1 … step+k (before `horizon`) on the engine's current weights."
+        n = self.tr.cfg.problems
+        for j in range(1, self.tr.cfg.max_staleness + 1):
+            if (horizon is None or step + j < horizon) and step + j not in self.ahead:
+                self.ahead[step + j] = (self.key(step + j, pos + j * n), self.submit(step + j, pos + j * n))
+
+    def drain(self) -> float:
+        "Wait until nothing is being sampled (data-parallel: on every rank); the seconds waited."
+        t0 = time.perf_counter()
+        for _, f in self.ahead.values(): f.result()
+        if dist.active(): dist.barrier()
+        return time.perf_counter() - t0
+
+    def push(self):
+        "After `sync_engine`: the copy the thread samples from takes the trainer's new weights and version."
+        if self.copy:
+            with torch.no_grad():
+                src = dict(self.tr.model.named_parameters())
+                for n, p in self.engine.model.named_parameters():
+                    if src[n].requires_grad: p.copy_(src[n])
+        self.engine.version = self.tr.backend.version
+
+    def queued(self) -> dict:
+        "{step: (key, groups)} of every queued step (call between steps: all of them are done)."
+        return {s: (k, f.result()) for s, (k, f) in self.ahead.items()}
+
+    def close(self):
+        self.pool.shutdown(wait=True)
+
+def _get_prefetch(self) -> Prefetch:
+    "The pipeline of this trainer (made at the first pipelined step, with any queued groups a checkpoint restored)."
+    if self._prefetch is None: self._prefetch, self._ahead0 = Prefetch(self, self._ahead0), {}
+    return self._prefetch
+CISPOTrainer.prefetch = property(_get_prefetch)

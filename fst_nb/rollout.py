@@ -61,7 +61,7 @@ class Rollouts:
         return (f"Rollouts(n={len(self)}, prompts={len(set(self.prompt_index))}, tokens={self.n_tokens}, "
                 f"stop={stop}/{len(self)}, version={self.policy_version})")
 
-# %% ../nbs/03_rollout.ipynb #2b611246
+# %% ../nbs/03_rollout.ipynb #847e139f
 class Backend:
     "Protocol for generation backends: `generate` and `update_weights`; subclasses register with `register_backend`."
     name: str = ''
@@ -204,8 +204,9 @@ def doctor() -> str:
     used, note = resolve_backend('auto')
     return '\n'.join(lines + [f"backend 'auto' -> {used!r}" + (f" ({note})" if note else '')])
 
-# %% ../nbs/03_rollout.ipynb #1615b66a
-def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0) -> torch.Tensor:
+# %% ../nbs/03_rollout.ipynb #aa967057
+def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
+                  generator: torch.Generator | None = None) -> torch.Tensor:   # None: torch's global RNG
     "One token per row of `logits` [B, V], from softmax(logits / temperature) cut to the top-p nucleus; [B]."
     if temperature <= 0: return logits.argmax(-1)
     probs = (logits.double() / temperature).softmax(-1)                              # [B, V]
@@ -214,7 +215,7 @@ def sample_tokens(logits: torch.Tensor, temperature: float = 1.0, top_p: float =
         drop = sp.cumsum(-1) - sp >= top_p                                         # mass before a token already >= p
         probs = torch.zeros_like(probs).scatter_(-1, si, sp.masked_fill(drop, 0.0))
     cdf = probs.cumsum(-1)                                                          # [B, V]
-    u = torch.rand(len(cdf), 1, dtype=cdf.dtype, device=cdf.device) * cdf[:, -1:]   # [B, 1]
+    u = torch.rand(len(cdf), 1, dtype=cdf.dtype, device=cdf.device, generator=generator) * cdf[:, -1:]   # [B, 1]
     return torch.searchsorted(cdf, u, right=True)[:, 0].clamp_(max=cdf.shape[-1] - 1)
 
 # %% ../nbs/03_rollout.ipynb #8206cc6e
@@ -293,7 +294,7 @@ def left_pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
         if s: ids[i, L - len(s):], mask[i, L - len(s):] = torch.tensor(s), 1
     return ids, mask
 
-# %% ../nbs/03_rollout.ipynb #568dce96
+# %% ../nbs/03_rollout.ipynb #46082bcd
 def _cut(row: list[int], eos: int) -> tuple[list[int], str]:
     "Completion tokens up to and including the first eos, and the finish reason."
     if eos in row: return row[:row.index(eos) + 1], 'stop'
@@ -303,6 +304,7 @@ def _cut(row: list[int], eos: int) -> tuple[list[int], str]:
 class HFBackend(Backend):
     "Rollouts from a transformers model: batched, left-padded, KV-cached decoding; behaviour log-probs by `sampling_logprobs`."
     adapter: bool = True   # False in a start_weights() view: generate with the PEFT adapter disabled
+    _rng: torch.Generator | None = None   # the current seeded call's generator (None: torch's global RNG)
     def __init__(self, policy, max_batch: int | None = None,   # max_batch: rows per generate call (None: all)
                  ignore_eos: bool = False):                     # ignore_eos: always decode max_new_tokens (benchmarks)
         self.model, self.tok, self.max_batch, self.version = policy.model, policy.tokenizer, max_batch, 0
@@ -328,7 +330,7 @@ class HFBackend(Backend):
         last, toks, lps = pos[:, -1:], [], []
         for t in range(s.max_new_tokens):
             logits = out.logits[:, -1].float()                                       # [B, V]
-            nxt = sample_tokens(logits, s.temperature, s.top_p).masked_fill_(done, self.pad)   # [B]
+            nxt = sample_tokens(logits, s.temperature, s.top_p, self._rng).masked_fill_(done, self.pad)   # [B]
             toks.append(nxt); lps.append(sampling_logprobs(logits, nxt, s.temperature, s.top_p))
             if not self.ignore_eos: done |= nxt == self.eos
             if bool(done.all()) or t == s.max_new_tokens - 1: break
@@ -346,8 +348,9 @@ class HFBackend(Backend):
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch.random.fork_rng(devices=[], enabled=sampling.seed is not None), self._weights():
-                if sampling.seed is not None: torch.manual_seed(sampling.seed)
+            dev = next(self.model.parameters()).device   # a seeded call draws from its own generator: thread-safe
+            self._rng = None if sampling.seed is None else torch.Generator(dev).manual_seed(sampling.seed)
+            with self._weights():
                 parts = [self._generate_rows(rows[a:a + step], sampling) for a in range(0, len(rows), step)]
         finally: self.model.train(was_training)
         comp, lps, fins = [], [], []
@@ -390,7 +393,7 @@ class ScriptedBackend(HFBackend):
                 r.texts.append(text); r.finish_reasons.append('stop')
         return r
 
-# %% ../nbs/03_rollout.ipynb #c84e1089
+# %% ../nbs/03_rollout.ipynb #a3b824ec
 def rollouts_from_vllm(outputs, version: int = 0) -> Rollouts:
     "Convert vLLM `RequestOutput`s (one per conversation, each with `n` samples and `logprobs=0`) into Rollouts."
     r = Rollouts([], [], [], [], [], [], version)

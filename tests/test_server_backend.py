@@ -156,6 +156,23 @@ def test_cispo_steps_on_server_rollouts(full_server):
             assert abs(r['ratio_mean'] - 1) < 1e-2
     be.close()
 
+def test_pipelined_steps_on_server_rollouts(full_server):
+    "max_staleness 1: step n+1 is sampled on the server during step n's update; pushes wait until nothing is sampled."
+    from fst_nb.cispo import CISPOTrainer, TrainConfig
+    pol = load_policy('tiny')
+    be = ServerBackend(pol, full_server.base_url, tol=1e-3)
+    cfg = TrainConfig(steps=4, problems=2, G=4, lr=1e-2, warmup_steps=0, max_new_tokens=12, eval_every=0, beta=0.0,
+                      max_staleness=1)
+    tr = CISPOTrainer(pol, Parity(), cfg, backend=be, verbose=False)
+    rows = tr.train()
+    assert tr.prefetch.engine is be and not tr.prefetch.copy      # the server holds its own weights: no copy
+    kept = [r['groups_kept'] > 0 for r in rows]
+    assert be.version == len(be.sync_times) == sum(kept) >= 2      # every push went through the probe
+    assert [r['staleness'] for r in rows] == [[0, 0]] + [[int(k)] * 2 for k in kept[:-1]]
+    stale = [r for r in rows if r['groups_kept'] and max(r['staleness'])]
+    assert stale and all(r['ratio_max'] - r['ratio_min'] > 1e-3 for r in stale)   # ρ sees the gap (lr 1e-2 moves the weights)
+    be.close()
+
 def test_fst_run_trains_against_the_server(full_server, tmp_path):
     "The config path: FSTConfig(backend='server', server_url=...) builds a ServerBackend and an RL step rolls out on it."
     from fst_nb.fst import FSTConfig, FSTRun
