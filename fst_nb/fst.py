@@ -224,7 +224,7 @@ def _say(self: FSTRun, msg: str):
         from tqdm.auto import tqdm
         tqdm.write(msg)
 
-# %% ../nbs/06_fst.ipynb #c41e3c2b
+# %% ../nbs/06_fst.ipynb #92d73eab
 class _Timed:
     "`obj` with `method` timed into `clock.s[part]` (the part: `clock.part`, or `part`); other attributes pass through."
     def __init__(self, obj, method, clock, part=None): self._obj, self._m, self._clock, self._part = obj, method, clock, part
@@ -248,7 +248,7 @@ class RoundClock:
             try: return rescore(st)
             finally: self.part = 'eval'
         g._rescore = timed_rescore
-    def seconds(self) -> dict: return {f'{k}_seconds': round(v, 3) for k, v in self.s.items()}
+    def seconds(self) -> dict: return {f'{k}_seconds': round(v, 6) for k, v in self.s.items()}
 
 # %% ../nbs/06_fst.ipynb #995375ea
 @patch
