@@ -1,16 +1,19 @@
 """Wall time per optimizer step: our CISPO trainer vs TRL's GRPOTrainer(loss_type='cispo', epsilon_high=4.0).
 
 Same tiny model (fresh copies of the same weights), same prompts, 2 prompts x 8 completions, 64 new tokens, fp32,
-2 threads, same reward (even character count, so groups are informative), beta 0, no gradient checkpointing. Runs
-alternate in this one process: ROUNDS times (STEPS of ours, then STEPS of TRL); the first step of each block is a
-warm-up and not counted. Prints the median seconds per step of each and the ratio ours / TRL (target <= 0.6).
-Usage: python bench/cispo_vs_trl.py [--model tiny] [--rounds 3] [--steps 4]
+OMP_NUM_THREADS threads (default 2), same reward (even character count, so groups are informative), beta 0, no gradient
+checkpointing. Runs alternate in this one process: ROUNDS times (STEPS of ours, then STEPS of TRL); the first step of
+each block is a warm-up and not counted. Prints the median CPU seconds (`time.process_time`) and wall seconds per step
+of each and the ratios ours / TRL (target <= 0.6, on CPU seconds: on a shared machine wall time measures the neighbours).
+On trl < 1.16 without CUDA, TRL's fused LM head gets a plain-torch log-prob tile (`TorchLogProb`, why: see there).
+Usage: OMP_NUM_THREADS=1 python bench/cispo_vs_trl.py [--model tiny] [--rounds 3] [--steps 4]
 
-Measured 2026-11-22 on the quiet 2-core machine, after the HF backend got its own decoding loop (inverse-CDF sampling
-instead of torch.multinomial, which cost more than the tiny model's forward): `--rounds 5 --steps 4` gave per-round
-ours/TRL 1.073/1.419, 1.016/1.501, 0.945/1.344, 1.037/1.142, 0.997/1.348 s/step; medians over 15 timed steps each
-1.037 vs 1.344 s/step, ratio 0.77 (rounds 0.70-0.91). `--rounds 3 --steps 4` gave 0.77 twice. Before the decoding
-loop the same machine measured 0.84.
+Measured 2026-12-03 (trl 1.15.0, torch 2.13.0+cpu, 2-core machine with avx512_bf16 shared with 7 other jobs),
+`OMP_NUM_THREADS=1`, defaults: per round ours/TRL 1.311/0.974, 1.050/0.909, 1.073/0.954 CPU s/step; medians over 9
+timed steps each 1.073 vs 0.954, ratio 1.12 (wall 3.73 vs 3.21 s, 1.16). Target <= 0.6 missed; where our step goes and
+why no cheap win is left at equal work: 04_cispo, "The step's own speed".
+Before (trl 1.16, 2026-11-22, the quiet 2-core machine, 2 threads, wall): `--rounds 5 --steps 4` medians 1.037 vs 1.344
+s/step, ratio 0.77 (rounds 0.70-0.91); before the HF backend's own decoding loop the same machine measured 0.84.
 """
 import argparse, contextlib, io, os, statistics, sys, tempfile, time, warnings
 os.environ.setdefault('OMP_NUM_THREADS', '2')
