@@ -224,7 +224,7 @@ def _say(self: FSTRun, msg: str):
         from tqdm.auto import tqdm
         tqdm.write(msg)
 
-# %% ../nbs/06_fst.ipynb #92d73eab
+# %% ../nbs/06_fst.ipynb #92573f58
 class _Timed:
     "`obj` with `method` timed into `clock.s[part]` (the part: `clock.part`, or `part`); other attributes pass through."
     def __init__(self, obj, method, clock, part=None): self._obj, self._m, self._clock, self._part = obj, method, clock, part
@@ -242,7 +242,7 @@ class RoundClock:
         self.s, self.part = dict(eval=0.0, reflect=0.0, rescore=0.0), 'eval'
         g.evaluator = _Timed(g.evaluator, '__call__', self)
         if g.reflector is not None: g.reflector = _Timed(g.reflector, 'complete', self, 'reflect')
-        rescore = g._rescore
+        if (rescore := getattr(g, '_rescore', None)) is None: return   # no re-scoring step: all of it is evaluation
         def timed_rescore(st):
             self.part = 'rescore'
             try: return rescore(st)
