@@ -8,8 +8,9 @@ wall: with OMP_NUM_THREADS=1 they equal wall time on a quiet machine and stay ho
 - step: `train_step` (sampling with the HF backend, which decodes in fp32 either way, then the update); rounds alternate
   fp32 and bf16 trainers, the first step of each block is a warm-up.
 - update: forward + `cispo_loss` + backward of the same batch (one step's rollouts, sampled once in fp32), repeated.
-- FLOPs: matmul FLOPs of the update counted from the model's shape and the batch's padded length (q/k/v/o and MLP
-  projections, attention scores and values, the LM head on the T+1 kept positions; backward = 2x forward).
+- FLOPs: matmul FLOPs of the update counted from the model's shape and the batch's padded lengths as `completion_logits`
+  runs it (each distinct prompt once, the completions against its keys; q/k/v/o and MLP projections, attention scores
+  and values, the LM head on the T+1 kept positions; backward = 2x forward).
   Peak: a 2048x2048 torch.matmul in fp32 and in bf16 on the same threads.
 - tolerance: on the same batch, |logp_bf16 - logp_fp32|, rho = exp(logp - behaviour logp) on these on-policy samples
   (the sampler decoded in fp32), our loss vs TRL's `GRPOTrainer._compute_loss` fed the same bf16 log-probs (the
@@ -34,7 +35,7 @@ warnings.filterwarnings('ignore')
 sys.path.insert(0, str(Path(__file__).parent))
 from cispo_vs_trl import Even, cpu_flags
 from fst_nb.models import load_policy
-from fst_nb.cispo import CISPOTrainer, TrainConfig, group_advantages, informative, cispo_loss, completion_logits
+from fst_nb.cispo import CISPOTrainer, TrainConfig, group_advantages, informative, cispo_loss, completion_logits, _shares_prompts
 from fst_nb.rollout import rollout_groups, token_logp_entropy
 
 def peak(dtype, n=2048, reps=6) -> float:
@@ -51,14 +52,18 @@ def trainer(model, bf16, seed=0, steps=100):
     return CISPOTrainer(load_policy(model), Even(), cfg, verbose=False)
 
 def update_flops(model, b) -> int:
-    "Matmul FLOPs of forward + backward on batch `b` (padded length L, T+1 positions through the LM head)."
+    "Matmul FLOPs of forward + backward on batch `b` as `completion_logits` runs it (shared prompts once), LM head on T+1."
     c = model.config
     B, L = b.ids.shape
     T = b.comp.shape[1]
+    P = L - T
+    U = len(torch.unique(b.ids[:, :P], dim=0)) if _shares_prompts(model, b) else B   # prompt rows that go through the model
     H, I, V, nh, nkv = c.hidden_size, c.intermediate_size, c.vocab_size, c.num_attention_heads, c.num_key_value_heads
     hd = getattr(c, 'head_dim', None) or H // nh
     proj = H * nh * hd + 2 * H * nkv * hd + nh * hd * H + 3 * H * I                  # weights per layer
-    fwd = c.num_hidden_layers * (2 * B * L * proj + 2 * 2 * B * nh * L * L * hd) + 2 * B * (T + 1) * H * V
+    if U == B: tok, att = B * L, B * L * L                                            # one pass
+    else: tok, att = U * P + B * T, U * P * P + B * T * L                             # prompts once, completions on P+T keys
+    fwd = c.num_hidden_layers * (2 * tok * proj + 2 * 2 * nh * att * hd) + 2 * B * (T + 1) * H * V
     return 3 * fwd
 
 def one_batch(tr):
