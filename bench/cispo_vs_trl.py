@@ -8,10 +8,13 @@ of each and the ratios ours / TRL (target <= 0.6, on CPU seconds: on a shared ma
 On trl < 1.16 without CUDA, TRL's fused LM head gets a plain-torch log-prob tile (`TorchLogProb`, why: see there).
 Usage: OMP_NUM_THREADS=1 python bench/cispo_vs_trl.py [--model tiny] [--rounds 3] [--steps 4]
 
-Measured 2026-12-03 (trl 1.15.0, torch 2.13.0+cpu, 2-core machine with avx512_bf16 shared with 7 other jobs),
-`OMP_NUM_THREADS=1`, defaults: per round ours/TRL 1.311/0.974, 1.050/0.909, 1.073/0.954 CPU s/step; medians over 9
-timed steps each 1.073 vs 0.954, ratio 1.12 (wall 3.73 vs 3.21 s, 1.16). Target <= 0.6 missed; where our step goes and
-why no cheap win is left at equal work: 04_cispo, "The step's own speed".
+Measured 2026-12-03 (trl 1.15.0, torch 2.13.0+cpu, 2-core machine with avx512_bf16 shared with other jobs),
+`OMP_NUM_THREADS=1`, defaults, medians over 9 timed steps each:
+- after (shared prompts in the HF backend's prefill and in the update): rounds ours/TRL 0.964/1.088, 0.982/1.115,
+  0.894/1.082 CPU s/step; 0.961 vs 1.088, ratio 0.88 (wall 0.87). Target <= 0.6 missed.
+- before (the library of main that day, this bench): 0.978 vs 0.913, ratio 1.07 (wall 1.10); a run on a busier
+  machine gave 1.073 vs 0.954, 1.12. Run-to-run noise is about 10%.
+Where our step goes: 04_cispo, "The step's own speed".
 Before (trl 1.16, 2026-11-22, the quiet 2-core machine, 2 threads, wall): `--rounds 5 --steps 4` medians 1.037 vs 1.344
 s/step, ratio 0.77 (rounds 0.70-0.91); before the HF backend's own decoding loop the same machine measured 0.84.
 """
