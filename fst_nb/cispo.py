@@ -81,7 +81,7 @@ def kl_estimates(logp: torch.Tensor, base_logp: torch.Tensor, mask: torch.Tensor
     return {'kl_k1_token': (k1.sum() / n).item(), 'kl_k3_token': (k3_.sum() / n).item(),
             'kl_k1_seq': k1.sum(-1).mean().item(), 'kl_k3_seq': k3_.sum(-1).mean().item()}
 
-# %% ../nbs/04_cispo.ipynb #8e762aca
+# %% ../nbs/04_cispo.ipynb #349a51ec
 @dataclass
 class Batch:
     "Token tensors of a set of rollouts: prompts left-padded, completions right-padded."
@@ -115,11 +115,27 @@ def make_batch(prompts, completions, logprobs, adv, group, pad_id: int, device=N
               torch.as_tensor(group, dtype=torch.long))
     return b if device is None else b.to(device)
 
+def _shares_prompts(model, b: Batch) -> bool:
+    "Whether `completion_logits` may run each distinct prompt once: rows share one, and the model keeps a KV cache in training."
+    if getattr(model, 'is_gradient_checkpointing', False) or hasattr(model, 'fast_generate'): return False   # no cache / Unsloth
+    P = b.ids.shape[1] - b.comp.shape[1]
+    return len(b.ids) > 1 and len(torch.unique(b.ids[:, :P], dim=0)) < len(b.ids)
+
 def completion_logits(model, b: Batch) -> torch.Tensor:
-    "Logits predicting each completion token; [B, T, V]."
-    T = b.comp.shape[1]
-    out = model(input_ids=b.ids, attention_mask=b.attn, position_ids=b.pos, logits_to_keep=T + 1, use_cache=False)
-    return out.logits[:, :-1]                                                   # [B, T, V]
+    "Logits predicting each completion token; [B, T, V] (a prompt shared by several rows goes through the model once)."
+    B, T = b.comp.shape
+    if not _shares_prompts(model, b):
+        out = model(input_ids=b.ids, attention_mask=b.attn, position_ids=b.pos, logits_to_keep=T + 1, use_cache=False)
+        return out.logits[:, :-1]                                               # [B, T, V]
+    P = b.ids.shape[1] - T
+    uniq, inv = torch.unique(b.ids[:, :P], dim=0, return_inverse=True)          # [U, P], [B]
+    first = torch.zeros(len(uniq), dtype=torch.long, device=inv.device).scatter_(0, inv.flip(0), torch.arange(B, device=inv.device).flip(0))
+    pre = model(input_ids=b.ids[first, :P], attention_mask=b.attn[first, :P], position_ids=b.pos[first, :P], use_cache=True,
+                logits_to_keep=1)                                               # the U distinct prompts
+    cache = pre.past_key_values
+    cache.batch_select_indices(inv)                                             # each row's prompt keys/values (differentiable)
+    out = model(input_ids=b.comp, attention_mask=b.attn, position_ids=b.pos[:, P:], past_key_values=cache, use_cache=True)
+    return torch.cat([pre.logits[inv, -1:], out.logits[:, :T - 1]], 1)          # [B, T, V]
 
 @torch.no_grad()
 def score_logprobs(model, b: Batch, temperature: float = 1.0, top_p: float = 1.0, rows: int = 8,
@@ -128,7 +144,7 @@ def score_logprobs(model, b: Batch, temperature: float = 1.0, top_p: float = 1.0
     return torch.cat([token_logp_entropy(completion_logits(model, b.rows(slice(i, i + rows))), b.comp[i:i + rows],
                                          temperature, top_p, chunk)[0] for i in range(0, len(b.ids), rows)])
 
-# %% ../nbs/04_cispo.ipynb #66e51e3e
+# %% ../nbs/04_cispo.ipynb #2d77913e
 @dataclass
 class TrainConfig(Config):
     "Settings of a CISPO run."
@@ -194,7 +210,7 @@ def check_flags(cfg, *names):
         v = getattr(cfg, n)
         if not isinstance(v, bool): raise ConfigError(f"{type(cfg).__name__}.{n}={v!r} is not valid; choose True or False")
 
-# %% ../nbs/04_cispo.ipynb #88575217
+# %% ../nbs/04_cispo.ipynb #597a36f5
 def _step_seed(seed: int, step: int, salt: int = 0) -> int: return (seed * 1_000_003 + step * 7919 + salt) % 2**31
 
 def draw_order(n: int, pos: int, k: int, seed: int, skip=()) -> tuple[list[int], int]:
@@ -262,7 +278,7 @@ def _set_rng_state(s: dict):
     random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
     if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
-# %% ../nbs/04_cispo.ipynb #2d3ef50f
+# %% ../nbs/04_cispo.ipynb #492f729b
 class CISPOTrainer:
     "The slow loop: rollouts over a prompt pool, CISPO on the weights, metrics, checkpoints and exact resume."
     def __init__(self, policy, task, cfg: TrainConfig = TrainConfig(), backend: str | Backend = 'hf',
@@ -314,7 +330,7 @@ class CISPOTrainer:
     def __repr__(self):
         return f"CISPOTrainer(step={self.step}/{self.cfg.steps}, backend={self.backend.name!r}, pool={len(self.pool)})"
 
-# %% ../nbs/04_cispo.ipynb #81b9708c
+# %% ../nbs/04_cispo.ipynb #c8cdca0f
 @torch.no_grad()
 def _ref_logp(self, b: Batch, temperature: float = 1.0, top_p: float = 1.0) -> torch.Tensor:
     "Log-probs of the completion tokens under the starting weights (at `temperature`, `top_p`); [B, T]."
@@ -343,7 +359,7 @@ def _micro_loss(self, b: Batch, weight: float | torch.Tensor):
     return {**m, 'loss': loss.item(), 'entropy': ent.detach()[mk].mean().item(), 'n_tok': int(mk.sum())}
 CISPOTrainer.micro_loss = _micro_loss
 
-# %% ../nbs/04_cispo.ipynb #a775c0e6
+# %% ../nbs/04_cispo.ipynb #6cc8e4db
 def _split(xs, k): return [xs[i * len(xs) // k:(i + 1) * len(xs) // k] for i in range(k)]
 
 def _group_batch(self, groups, adv, part) -> Batch:
@@ -548,7 +564,7 @@ def _train_row(self, groups, kept, ms, gnorm, lr, t_gen, dt) -> dict:
     return row
 CISPOTrainer._train_row = _train_row
 
-# %% ../nbs/04_cispo.ipynb #267a40dd
+# %% ../nbs/04_cispo.ipynb #4229acf7
 @torch.no_grad()
 def _evaluate(self) -> dict:
     "Held-out reward and KL(π_θ ‖ π_base) on the policy's own samples."
@@ -567,7 +583,7 @@ def _evaluate(self) -> dict:
     return row
 CISPOTrainer.evaluate = _evaluate
 
-# %% ../nbs/04_cispo.ipynb #5a18b7bd
+# %% ../nbs/04_cispo.ipynb #80543505
 def _base_key(name: str) -> str: return name.removeprefix('base_model.model.').replace('.base_layer', '')
 
 @torch.no_grad()
@@ -642,7 +658,7 @@ def _resume(self) -> int:
     return self.step
 CISPOTrainer.resume = _resume
 
-# %% ../nbs/04_cispo.ipynb #11d37ea3
+# %% ../nbs/04_cispo.ipynb #c4678712
 def _log(self, row):
     if not dist.is_main(): return   # data-parallel: rank 0's row describes the whole step
     if self.run is not None: self.run.log(row)
@@ -680,7 +696,7 @@ def _train(self, steps: int | None = None) -> list[dict]:
     return rows
 CISPOTrainer.train = _train
 
-# %% ../nbs/04_cispo.ipynb #16c195de
+# %% ../nbs/04_cispo.ipynb #f91cb89d
 class Prefetch:
     "Rollouts of the next steps, sampled in one background thread on the engine's weights while the trainer updates."
     def __init__(self, trainer, ahead: dict | None = None):   # ahead: {step: (key, groups)} restored from a checkpoint

@@ -20,8 +20,8 @@ from .reflect import check_reflection_lm
 from . import dist
 
 # %% auto #0
-__all__ = ['SEED_PROMPT', 'RECIPE', 'RECORDS', 'Phase', 'FSTConfig', 'train_config', 'resolve_model', 'FSTRun', 'eval_seed',
-           'pass_at_1']
+__all__ = ['SEED_PROMPT', 'RECIPE', 'RECORDS', 'Phase', 'FSTConfig', 'train_config', 'resolve_model', 'FSTRun', 'RoundClock',
+           'eval_seed', 'pass_at_1']
 
 # %% ../nbs/06_fst.ipynb #dbec1fb7
 SEED_PROMPT = "Solve the problem. Think step by step, then give the final answer in \\boxed{}."
@@ -256,7 +256,33 @@ def _say(self: FSTRun, msg: str):
         from tqdm.auto import tqdm
         tqdm.write(msg)
 
-# %% ../nbs/06_fst.ipynb #58841fad
+# %% ../nbs/06_fst.ipynb #d405b4bb
+class _Timed:
+    "`obj` with `method` timed into `clock.s[part]` (the part: `clock.part`, or `part`); other attributes pass through."
+    def __init__(self, obj, method, clock, part=None): self._obj, self._m, self._clock, self._part = obj, method, clock, part
+    def __getattr__(self, k): return getattr(self._obj, k)
+    def _call(self, *a, **kw):
+        t = time.perf_counter()
+        try: return getattr(self._obj, self._m)(*a, **kw)
+        finally: self._clock.s[self._part or self._clock.part] += time.perf_counter() - t
+    def __call__(self, *a, **kw): return self._call(*a, **kw)   # the evaluator is called
+    def complete(self, *a, **kw): return self._call(*a, **kw)   # the reflection LM is asked
+
+class RoundClock:
+    "Seconds a GEPA round spends evaluating, reflecting and re-scoring the carried pool (see above)."
+    def __init__(self, g: Gepa):
+        self.s, self.part = dict(eval=0.0, reflect=0.0, rescore=0.0), 'eval'
+        g.evaluator = _Timed(g.evaluator, '__call__', self)
+        if g.reflector is not None: g.reflector = _Timed(g.reflector, 'complete', self, 'reflect')
+        if (rescore := getattr(g, '_rescore', None)) is None: return   # no re-scoring step: all of it is evaluation
+        def timed_rescore(st):
+            self.part = 'rescore'
+            try: return rescore(st)
+            finally: self.part = 'eval'
+        g._rescore = timed_rescore
+    def seconds(self) -> dict: return {f'{k}_seconds': round(v, 6) for k, v in self.s.items()}
+
+# %% ../nbs/06_fst.ipynb #c0958c08
 @patch
 def _cycle_steps(self: FSTRun) -> int:
     "RL steps in the current cycle: T, or what is left of the phase."
@@ -285,6 +311,7 @@ def gepa_round(self: FSTRun):
     g = Gepa(self.task, self.backend, self.reflector, pool=self.pool, cfg=gc,
              sampling=Sampling(c.temperature, 1.0, c.max_new_tokens), rundir=self.run_dir)
     if self.reuse is not None: self.reuse.clear(); g.evaluator.sink = self.reuse   # keep this round's rollouts for RL
+    clock = RoundClock(g)
     res = g.round(self.lookahead(), cycle=self.cycle_no + 1)
     self.gepa_calls += res.calls
     self.prompts = res.prompts or [c.seed_prompt]
@@ -293,7 +320,7 @@ def gepa_round(self: FSTRun):
     self.last_round = res
     self.log(dict(kind='gepa', round=res.round, proposals=res.proposals, accepted=res.accepted, metric_calls=res.calls,
                   best_score=res.best_mean, frontier_size=len(res.top), seconds=round(res.seconds, 3), task=self.task.name,
-                  backend=self.backend_used))
+                  backend=self.backend_used, **clock.seconds()))
     return res
 
 @patch
@@ -310,12 +337,12 @@ def rl_step(self: FSTRun) -> dict:
     if self.reuse is not None:
         row['step_reused'] = self.reuse.reused - n0; self.rollouts_reused += row['step_reused']
     self.phase_step += 1
-    self.log({**row, 'task': self.task.name, 'n_prompts': len(self.trainer.pool)})
+    self.log({**row, 'update_time': row['step_time'] - row['gen_time'], 'task': self.task.name, 'n_prompts': len(self.trainer.pool)})
     self._say(f"[c{self.cycle_no + 1} s{self.step}] {self.task.name}: reward {row['reward_mean']:.3f} pass {row['pass_rate']:.2f} "
               f"loss {row['loss']:+.4f} clip {row['clip_frac']:.3f} kept {row['groups_kept']} {row['step_time']:.1f}s" + recipe_note(row))
     return row
 
-# %% ../nbs/06_fst.ipynb #13780784
+# %% ../nbs/06_fst.ipynb #88388073
 @patch
 def distill_step(self: FSTRun) -> dict:
     "One on-policy reverse-KL step (mode 'distill', distill phase): seed prompt and trainable weights → evolved prompt and start weights."
@@ -330,7 +357,7 @@ def distill_step(self: FSTRun) -> dict:
               f"student reward {row['reward_mean']:.3f} (seed prompt) {row['step_time']:.1f}s")
     return row
 
-# %% ../nbs/06_fst.ipynb #d347d03c
+# %% ../nbs/06_fst.ipynb #4254c1c1
 @patch
 def _eval_tasks(self: FSTRun) -> list[int]:
     "Phases whose tasks an evaluation scores: every phase seen so far, and the next one."
@@ -401,7 +428,7 @@ def evaluate(self: FSTRun, after_phase: int | None = None) -> list[dict]:
               + (f" | KL k3 {kl[-1]['kl_k3_token']:.4f}/tok" if kl else ''))
     return rows
 
-# %% ../nbs/06_fst.ipynb #a89be259
+# %% ../nbs/06_fst.ipynb #fef6cf3d
 RECORDS = ('metrics.jsonl', 'critiques.jsonl', 'pool.jsonl', 'scores.jsonl')
 
 @patch
@@ -440,7 +467,7 @@ def resume(cls: FSTRun, path) -> 'FSTRun':
     run._say(f"resumed {rd.path} at cycle {run.cycle_no}" + ('' if last else ' (no checkpoint yet: from the start)'))
     return run
 
-# %% ../nbs/06_fst.ipynb #37c8d274
+# %% ../nbs/06_fst.ipynb #00352fdd
 @patch
 def _enter_phase(self: FSTRun, phase: int, reset: bool = True):
     if phase >= len(self.phases): return
@@ -504,7 +531,7 @@ def train(self: FSTRun, cycles: int | None = None) -> 'FSTRun':
         self.decomposition()
     return self
 
-# %% ../nbs/06_fst.ipynb #344a5eaf
+# %% ../nbs/06_fst.ipynb #7d600233
 @patch
 def _decomp_backends(self: FSTRun) -> dict:
     "The 2×2's generators {'start', 'trained'}: the run's backend and its start view, else HF over the reference and the model."
@@ -533,7 +560,7 @@ def decomposition(self: FSTRun) -> dict:
     self._say('2×2 ' + ' | '.join(f"{w}/{p} {v:.3f}" for (w, p), v in out.items()))
     return out
 
-# %% ../nbs/06_fst.ipynb #0cc432bf
+# %% ../nbs/06_fst.ipynb #e3299400
 @patch(as_prop=True)
 def state(self: FSTRun) -> dict:
     "Where the run is: cycle, phase, task, step, samples seen, weights version, pool and the prompts RL uses."

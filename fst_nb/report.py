@@ -12,9 +12,9 @@ from .analysis import (Run, load_runs, group_by_mode, group_curve, curve, fit_ru
                              summary_markdown, headline, threshold_note, SUMMARY_COLUMNS, phase_targets)
 
 # %% auto #0
-__all__ = ['TIME_PARTS', 'COLORS', 'CSS', 'BRIEF', 'md_table', 'html_table', 'cycle_table', 'decomposition', 'decomp_rows',
-           'wall_time', 'lineage', 'curve_figure', 'kl_figure', 'forgetting_figure', 'config_tables', 'brief',
-           'write_report']
+__all__ = ['TIME_PARTS', 'TIME_SPLIT', 'COLORS', 'CSS', 'BRIEF', 'md_table', 'html_table', 'cycle_table', 'decomposition',
+           'decomp_rows', 'wall_time', 'lineage', 'curve_figure', 'kl_figure', 'forgetting_figure', 'config_tables',
+           'brief', 'write_report']
 
 # %% ../nbs/07a_report.ipynb #e78f1e32
 def _cell(v) -> str:
@@ -59,7 +59,7 @@ def cycle_table(groups: dict, **sel) -> tuple[list, list]:
         rows.append(row)
     return header, rows
 
-# %% ../nbs/07a_report.ipynb #400af056
+# %% ../nbs/07a_report.ipynb #8a9a24c5
 def decomposition(rows) -> dict:
     "{(weights, prompt): reward} from a run's 2×2 rows (kind='decomp')."
     return {(r['weights'], r['prompt']): r['reward_mean'] for r in rows if r.get('kind') == 'decomp'}
@@ -74,10 +74,17 @@ def decomp_rows(runs) -> list:
     return [[w, _mean_of(ds, (w, 'seed')), _mean_of(ds, (w, 'evolved'))] for w in ('start', 'trained')] if any(ds) else []
 
 TIME_PARTS = {'gepa': ('gepa', 'seconds'), 'rl': ('train', 'step_time'), 'eval': ('eval', 'seconds')}
+TIME_SPLIT = {'gepa: evaluation': ('gepa', 'eval_seconds'), 'gepa: reflection': ('gepa', 'reflect_seconds'),
+              'gepa: re-scoring': ('gepa', 'rescore_seconds'), 'rl: rollouts': ('train', 'gen_time'),
+              'rl: update': ('train', 'update_time')}
 
-def wall_time(rows) -> dict:
-    "Seconds spent in GEPA rounds, RL steps and evaluations."
-    return {part: round(sum(r.get(key) or 0 for r in rows if r.get('kind') == kind), 1) for part, (kind, key) in TIME_PARTS.items()}
+def wall_time(rows, parts=TIME_PARTS) -> dict:
+    "Seconds spent in GEPA rounds, RL steps and evaluations (or `parts`); a finer part no row records is None."
+    out = {}
+    for part, (kind, key) in parts.items():
+        vs = [r[key] for r in rows if r.get('kind') == kind and r.get(key) is not None]
+        out[part] = round(sum(vs), 1) if vs else (0 if key in ('seconds', 'step_time') else None)
+    return out
 
 # %% ../nbs/07a_report.ipynb #3f972250
 def _text(texts) -> str: return '\n\n'.join(str(v) for v in (texts or {}).values())
@@ -169,7 +176,7 @@ def config_tables(runs) -> tuple[list, list]:
     per = [[r.name, r.mode, r.config.get('seed'), _backend_used(r), ', '.join(f'{k}={r.config.get(k)}' for k in diff)] for r in runs]
     return shared, per
 
-# %% ../nbs/07a_report.ipynb #58c59139
+# %% ../nbs/07a_report.ipynb #54d1096b
 CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"
        "margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}"
        "th{background:#f3f3f3}pre{white-space:pre-wrap;background:#f7f7f7;padding:.6em;border-radius:4px}"
@@ -209,9 +216,11 @@ def _sections(run_dirs, runs, groups, threshold, n_boot, sel):
                          + (f"<p class='crit'>critique: {html.escape(c['critique'])}</p>" if c['critique'] else '')
                          + f"<pre>{html.escape(c['text'])}</pre>" for i, c in enumerate(chain))
             S.append((f'Evolved prompt and its lineage: {r.name}', md, ht, []))
-    wt = [[mode] + [_mean_of([wall_time(r.rows) for r in g], p) for p in TIME_PARTS] for mode, g in groups.items()]
-    S.append(('Where the wall time went (seconds, mean over seeds)', md_table(['mode', *TIME_PARTS], wt),
-              html_table(['mode', *TIME_PARTS], wt), []))
+    parts = {**TIME_PARTS, **TIME_SPLIT}
+    wt = [[mode] + [_mean_of([wall_time(r.rows, parts) for r in g], p) for p in parts] for mode, g in groups.items()]
+    keep = [0] + [i + 1 for i in range(len(parts)) if any(w[i + 1] is not None for w in wt)]   # drop columns no run records
+    wt, head = [[w[i] for i in keep] for w in wt], [(['mode', *parts])[i] for i in keep]
+    S.append(('Where the wall time went (seconds, mean over seeds)', md_table(head, wt), html_table(head, wt), []))
     return S
 
 BRIEF = ('Summary', 'Held-out reward per cycle')

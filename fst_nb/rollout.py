@@ -294,7 +294,7 @@ def left_pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
         if s: ids[i, L - len(s):], mask[i, L - len(s):] = torch.tensor(s), 1
     return ids, mask
 
-# %% ../nbs/03_rollout.ipynb #46082bcd
+# %% ../nbs/03_rollout.ipynb #630b3735
 def _cut(row: list[int], eos: int) -> tuple[list[int], str]:
     "Completion tokens up to and including the first eos, and the finish reason."
     if eos in row: return row[:row.index(eos) + 1], 'stop'
@@ -323,9 +323,14 @@ class HFBackend(Backend):
     def _generate_rows(self, rows: list[list[int]], s: Sampling):
         "Sampled token ids and their sampling-distribution log-probs for left-padded `rows`, decoded with a KV cache."
         dev = next(self.model.parameters()).device
-        ids, mask = (t.to(dev) for t in left_pad(rows, self.pad))                   # [B, L]
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)                                     # [B, L]
+        first = {}
+        inv = torch.tensor([first.setdefault(tuple(r), len(first)) for r in rows], device=dev)   # [B] row -> distinct prompt
+        ids, mask = (t.to(dev) for t in left_pad([list(r) for r in first], self.pad))   # [U, L] each distinct prompt once
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)                                     # [U, L]
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
+        if len(first) < len(rows):   # one prefill per distinct prompt, its KV cache and last logits copied to each row
+            out.past_key_values.batch_select_indices(inv)
+            out.logits, mask, pos = out.logits[inv], mask[inv], pos[inv]             # [B, 1, V], [B, L], [B, L]
         done = torch.zeros(len(rows), dtype=torch.bool, device=dev)
         last, toks, lps = pos[:, -1:], [], []
         for t in range(s.max_new_tokens):
