@@ -15,7 +15,7 @@ from fst_nb.cispo import CISPOTrainer, TrainConfig
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT/'tests'/'data'/'pipeline_k0_reference.json'
-TIMING = {'time', 'step_time', 'gen_time', 'tokens_per_s', 'eval_time'}
+TIMING = {'time', 'step_time', 'gen_time', 'tokens_per_s', 'eval_time', 'update_time'}
 
 class Parity:
     "Reward 1 when the completion has an even number of characters: groups are informative from the start."
