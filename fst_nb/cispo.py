@@ -359,7 +359,7 @@ def _micro_loss(self, b: Batch, weight: float | torch.Tensor):
     return {**m, 'loss': loss.item(), 'entropy': ent.detach()[mk].mean().item(), 'n_tok': int(mk.sum())}
 CISPOTrainer.micro_loss = _micro_loss
 
-# %% ../nbs/04_cispo.ipynb #6cc8e4db
+# %% ../nbs/04_cispo.ipynb #df454345
 def _split(xs, k): return [xs[i * len(xs) // k:(i + 1) * len(xs) // k] for i in range(k)]
 
 def _group_batch(self, groups, adv, part) -> Batch:
@@ -423,11 +423,13 @@ def _batch_std(rewards: torch.Tensor) -> torch.Tensor:
     n, s1, s2 = dist.all_sum(rewards.numel(), rewards.sum().item(), (rewards.double() ** 2).sum().item())
     return torch.tensor(max(s2 - s1 * s1 / n, 0.0) / max(n - 1, 1)) ** 0.5
 
-def _rollouts(self, idx: list[int], seed: int, first: int = 0) -> list:
-    "Groups of the problems `idx`, the pool rotated by `first` (the problems drawn before them this step)."
-    k = first % max(len(self.pool), 1)    # rotating the pool gives each problem the contexts it gets in one process
-    return rollout_groups(self.backend, self.task, [self.train_examples[i] for i in idx], self.pool[k:] + self.pool[:k],
-                          self.cfg.G, self.cfg.sampling(seed))
+def _rollouts(self, idx: list[int], seed: int, first: int = 0, pool=None, task=None, examples=None, backend=None) -> list:
+    "Groups of the problems `idx`, the pool rotated by `first` (the problems drawn before them this step); pool, task, examples and backend default to the trainer's."
+    pool = self.pool if pool is None else pool
+    examples = self.train_examples if examples is None else examples
+    k = first % max(len(pool), 1)         # rotating the pool gives each problem the contexts it gets in one process
+    return rollout_groups(self.backend if backend is None else backend, self.task if task is None else task,
+                          [examples[i] for i in idx], pool[k:] + pool[:k], self.cfg.G, self.cfg.sampling(seed))
 CISPOTrainer.rollouts = _rollouts
 
 def _resample(self, groups, idx, pos):
@@ -509,12 +511,10 @@ CISPOTrainer.train_step = _train_step
 
 def _step_groups(self, step: int, pos: int, pool: list[str], task, examples: list[dict], backend: Backend) -> list[Group]:
     "The rollout groups of step `step`: this rank's share of the `problems` examples at stream position `pos`, sampled on `backend`."
-    cfg = self.cfg
-    exs = [examples[i] for i in data_order(len(examples), pos, cfg.problems, cfg.seed)]
-    mine = dist.shard(len(exs))                # data-parallel: this rank's whole problems (all of them in one process)
-    k = mine.start % max(len(pool), 1)         # rotating the pool gives each problem the contexts it gets in one process
-    seed = _step_seed(cfg.seed, step, salt=104_729 * dist.rank())
-    return rollout_groups(backend, task, exs[mine.start:mine.stop], pool[k:] + pool[:k], cfg.G, cfg.sampling(seed))
+    idx = data_order(len(examples), pos, self.cfg.problems, self.cfg.seed)
+    mine = dist.shard(len(idx))                # data-parallel: this rank's whole problems (all of them in one process)
+    return self.rollouts(idx[mine.start:mine.stop], _step_seed(self.cfg.seed, step, salt=104_729 * dist.rank()), mine.start,
+                         pool, task, examples, backend)
 CISPOTrainer.step_groups = _step_groups
 
 def _sync_engine(self):
