@@ -33,17 +33,12 @@ more engines (k > 1 keeps several busy) or a cheaper push (LoRA adapters: millis
 seconds per step, on the critical path) raise it. An engine colocated on the trainer's GPU competes for it the way
 the `hf` thread competes here.
 """
-import argparse, os, statistics, subprocess, time
+import argparse, os, statistics, time
 from types import SimpleNamespace
 
-TARGET = 1.3
+from server_rollout import cpu_flags   # the same CPU line as the server rollout bench
 
-def cpu_flags() -> str:
-    try: out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-    except OSError: return '?'
-    name = next((l.split(':', 1)[1].strip() for l in out.splitlines() if l.startswith('Model name')), '?')
-    flags = sorted({f for f in out.split() if f.startswith(('amx', 'avx512_bf16'))})
-    return f"{name}, {os.cpu_count()} cores, flags: {' '.join(flags) or 'no avx512_bf16/amx'}"
+TARGET = 1.3
 
 class Parity:
     "Reward 1 when the completion has an even number of characters (informative groups on any policy)."
