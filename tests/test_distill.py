@@ -10,14 +10,16 @@ follow any one rule set).
 
 Measured 2026-12-03 on the 2-core CPU (`avx512_bf16`, no AMX; `python tests/test_distill.py 0 1 2 3 4`, OMP_NUM_THREADS=1),
 silent compliance before → after: 0.000 → 0.516, 0.008 → 0.594, 0.000 → 0.594, 0.031 → 0.508, 0.008 → 0.562; raise mean
-+0.545, sd 0.049, min +0.477. Seeds 0–2 with OMP_NUM_THREADS=2 gave the same figures. MARGIN is under two thirds of the
-smallest raise. The test runs seed 0: 18 s of CPU (59 s wall on a machine shared by four workers).
++0.545, sd 0.049, min +0.477. Seeds 0–2 with OMP_NUM_THREADS=2 gave the same figures. Another warm start of the same
+recipe (`warm_seed=1`, a draw that learned the separator only to 0.66): seeds 0, 1 gave 0.000 → 0.305 and 0.016 → 0.266
+(+0.305, +0.250; OMP_NUM_THREADS=2). The warm start is a draw that differs by machine (issue 19), so MARGIN is under two
+thirds of the smallest raise over both warm starts. The test runs seed 0: 18 s of CPU (59 s wall on a machine shared by four workers).
 """
 import tempfile
 from pathlib import Path
 import pytest
 
-DISTILL_STEPS, MARGIN = 8, 0.30
+DISTILL_STEPS, MARGIN = 8, 0.15
 SETTINGS = dict(mode='distill', cycles=1, rl_steps=4, distill_steps=DISTILL_STEPS, eval_problems=8, eval_samples=1,
                 decompose=False, verbose=False)
 
