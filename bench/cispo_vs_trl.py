@@ -15,6 +15,9 @@ Measured 2026-12-03 (trl 1.15.0, torch 2.13.0+cpu, 2-core machine with avx512_bf
 - before (the library of main that day, this bench): 0.978 vs 0.913, ratio 1.07 (wall 1.10); a run on a busier
   machine gave 1.073 vs 0.954, 1.12. Run-to-run noise is about 10%.
 Where our step goes: 04_cispo, "The step's own speed".
+A compiled decoding step (torch.compile over a fixed-length cache; branch `compiled`, not merged) gave 0.84-0.87 against
+0.84-0.88 eager in the same runs (`--rounds 5`, 2026-12-03): no gain above the noise. The floor on this CPU: TRL's step
+0.90 CPU s, 0.6 of it 0.54 s; our update and the rest ~0.36 s plus the decoding matmuls alone ~0.19 s = 0.55 s.
 Before (trl 1.16, 2026-11-22, the quiet 2-core machine, 2 threads, wall): `--rounds 5 --steps 4` medians 1.037 vs 1.344
 s/step, ratio 0.77 (rounds 0.70-0.91); before the HF backend's own decoding loop the same machine measured 0.84.
 """
