@@ -8,8 +8,8 @@ neighbour: mostly the source again), `len1`, `long`, `nosource`, `noids`, with t
 Changes: `--ema D`; `--nogoal P --nogoal-from S` (drop the user message's `Goal N` line from a share P of the examples
 after step S: the goal is always a neighbour, a shortcut the prompt names as it names the source); `--resume CKPT`
 (a checkpoint this script wrote every 300 steps with `--out`) with `--anneal N` (learning rate from the schedule's value
-at that step to 0 over N steps, cosine); `--set k=v` for any WarmStart field (e.g. `model=tiny-numbers-l4`, the
-`tiny-numbers` model with 4 layers, registered here only). One JSON line per check.
+at that step to 0 over N steps, cosine); `--wd W` (AdamW weight decay, 0 in the warm start); `--set k=v` for any WarmStart field (e.g. `model=tiny-numbers-l4`, the
+`tiny-numbers` model with 4 layers, or `tiny-numbers-h8` with 8 heads of 32, registered here only). One JSON line per check.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python bench/warm_arm.py --seed 4 --steps 1000 [--ema 0.99] [--out /tmp/w/s4]
     ... --seed 4 --steps 1000 --resume /tmp/w/s4.s300.pt --nogoal 0.5
@@ -32,6 +32,7 @@ from fst_nb.tasks import get_task
 from fst_nb.warmstart import WarmStart, rules_compliance, rules_prompt, sft_batch, sft_loss, _adjacency, _attempt_model, _pairs
 
 M.BUILTIN_MODELS.setdefault('tiny-numbers-l4', M.TinySpec(numbers=True, num_hidden_layers=4))
+M.BUILTIN_MODELS.setdefault('tiny-numbers-h8', M.TinySpec(numbers=True, num_attention_heads=8, num_key_value_heads=4))
 
 def where_it_fails(pol, task) -> tuple[dict, list]:
     "Counts of where the second node of greedy answers went (the criterion's 64 graphs), and three failing answers."
@@ -55,6 +56,7 @@ def main():
     ap.add_argument('--check', type=int, default=100); ap.add_argument('--ema', type=float, default=0.0)
     ap.add_argument('--nogoal', type=float, default=0.0); ap.add_argument('--nogoal-from', type=int, default=0)
     ap.add_argument('--resume'); ap.add_argument('--anneal', type=int, default=0); ap.add_argument('--out')
+    ap.add_argument('--wd', type=float, default=0.0)
     a = ap.parse_args()
     kw = {**W.WARM_MODELS[a.recipe], 'seed': a.seed}
     for s in a.set:
@@ -75,6 +77,7 @@ def main():
         if a.anneal:
             f0 = f(start - 1)
             sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: f0 * 0.5 * (1 + math.cos(math.pi * min(s, a.anneal) / a.anneal)))
+    for g in opt.param_groups: g['weight_decay'] = a.wd   # AdamW's decoupled decay (the warm start's is 0)
     if a.nogoal:
         orig = W.rules_example
         def no_goal(task_, ex, rng_, stated=0.75, silent=0.25):
