@@ -17,8 +17,10 @@ at that step to 0 over N steps, cosine); `--wd W` (AdamW weight decay, 0 in the 
 
 Measured 2026-12-03 (2 cores, avx512_bf16, no amx; two 1-thread runs at a time): see 03d, "Where the arm fails". In short:
 the plateau (arm 0.4-0.85 with every rule at 1.00) is a stable partial solution, not noise: the EMA's arm is no higher,
-annealing the learning rate from the plateau leaves it there, three-hop graphs throughout and a fourth layer do not lift
-it; dropping the goal line lifted seed 4 (0.4 -> 0.83) and delayed seed 3's separator past step 1,000.
+annealing the learning rate from the plateau leaves it there, three-hop graphs throughout, a fourth layer and eight heads
+do not lift it. Dropping the goal line (0.4 -> 0.83) and weight decay 1.0 (0.4 -> 0.91 by step 1,400) lifted seed 4; neither
+lifted seed 3 (0.73-0.84), and dropping the goal line delayed seed 3's separator past the end of the run. Weight decay from
+step 600, seed 4, run twice: the same checks at every step.
 """
 import argparse, copy, json, math, random, re, time
 from collections import Counter
