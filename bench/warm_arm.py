@@ -8,7 +8,7 @@ neighbour: mostly the source again), `len1`, `long`, `nosource`, `noids`, with t
 Changes: `--ema D`; `--nogoal P --nogoal-from S` (drop the user message's `Goal N` line from a share P of the examples
 after step S: the goal is always a neighbour, a shortcut the prompt names as it names the source); `--resume CKPT`
 (a checkpoint this script wrote every 300 steps with `--out`) with `--anneal N` (learning rate from the schedule's value
-at that step to 0 over N steps, cosine); `--wd W` (AdamW weight decay, 0 in the warm start); `--set k=v` for any WarmStart field (e.g. `model=tiny-numbers-l4`, the
+at that step to 0 over N steps, cosine); `--wd W --wd-from S` (AdamW weight decay after step S, 0 in the warm start); `--set k=v` for any WarmStart field (e.g. `model=tiny-numbers-l4`, the
 `tiny-numbers` model with 4 layers, or `tiny-numbers-h8` with 8 heads of 32, registered here only). One JSON line per check.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python bench/warm_arm.py --seed 4 --steps 1000 [--ema 0.99] [--out /tmp/w/s4]
@@ -58,7 +58,7 @@ def main():
     ap.add_argument('--check', type=int, default=100); ap.add_argument('--ema', type=float, default=0.0)
     ap.add_argument('--nogoal', type=float, default=0.0); ap.add_argument('--nogoal-from', type=int, default=0)
     ap.add_argument('--resume'); ap.add_argument('--anneal', type=int, default=0); ap.add_argument('--out')
-    ap.add_argument('--wd', type=float, default=0.0)
+    ap.add_argument('--wd', type=float, default=0.0); ap.add_argument('--wd-from', type=int, default=0)
     a = ap.parse_args()
     kw = {**W.WARM_MODELS[a.recipe], 'seed': a.seed}
     for s in a.set:
@@ -79,7 +79,6 @@ def main():
         if a.anneal:
             f0 = f(start - 1)
             sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: f0 * 0.5 * (1 + math.cos(math.pi * min(s, a.anneal) / a.anneal)))
-    for g in opt.param_groups: g['weight_decay'] = a.wd   # AdamW's decoupled decay (the warm start's is 0)
     if a.nogoal:
         orig = W.rules_example
         def no_goal(task_, ex, rng_, stated=0.75, silent=0.25):
@@ -92,6 +91,7 @@ def main():
     t0 = time.perf_counter()
     for step in range(start, a.steps + 1):
         now[0] = step
+        for g in opt.param_groups: g['weight_decay'] = a.wd if step > a.wd_from else 0.0   # AdamW's decoupled decay (the warm start's is 0)
         loss = sft_loss(model, *sft_batch(_pairs(task, tok, train, spec, rng, {}, mixed, step - 1), tok.pad_token_id))
         loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
