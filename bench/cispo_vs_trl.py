@@ -30,15 +30,10 @@ warnings.filterwarnings('ignore')
 from types import SimpleNamespace
 from fst_nb.models import load_policy
 from fst_nb.cispo import CISPOTrainer, TrainConfig
+from server_rollout import cpu_flags   # the same CPU line as the other benches
 
 PROMPTS = [f'Find a path from {a} to {b} in the graph {a},{c} {c},{b} {b},{d}. Put the answer in \\boxed{{}}.'
            for a, b, c, d in [(3, 7, 11, 2), (5, 1, 9, 4), (8, 6, 0, 12), (13, 10, 14, 15)]]
-
-def cpu_flags() -> str:
-    "The CPU flags a figure depends on (bf16 / AMX matmul instructions)."
-    from pathlib import Path
-    f = Path('/proc/cpuinfo').read_text().split('flags')[1].split('\n')[0].split() if Path('/proc/cpuinfo').exists() else []
-    return ', '.join(sorted({x for x in f if x == 'avx512_bf16' or x.startswith('amx')})) or 'no avx512_bf16/amx'
 
 def even(text): return float(len(text) % 2 == 0)
 
@@ -126,7 +121,7 @@ def main():
         print(f"round {r}: ours {med(o, 1):.3f} CPU s/step ({med(o, 0):.3f} wall) | trl {med(t, 1):.3f} CPU s/step "
               f"({med(t, 0):.3f} wall)", flush=True)
     print(f"model={a.model} 2 prompts x 8 completions, {a.tokens} new tokens, fp32, {THREADS} thread(s), {len(ours)} timed "
-          f"steps each; {use_cpu_logprob()}; CPU flags: {cpu_flags()}")
+          f"steps each; {use_cpu_logprob()}; CPU: {cpu_flags()}")
     for k, what in ((1, 'CPU'), (0, 'wall')):
         mo, mt = med(ours, k), med(trl, k)
         print(f"{what}: ours {mo:.3f} s/step | TRL GRPOTrainer(cispo) {mt:.3f} s/step | ratio ours/TRL = {mo / mt:.2f}"

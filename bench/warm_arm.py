@@ -4,7 +4,8 @@ Runs the v2 recipe's training loop (same draws as `warm_start`, so with no chang
 `--check` steps, the criterion's greedy check (64 held-out graphs, held-out wordings) of the raw weights and, with `--ema`,
 of an exponential moving average of them. When the arm is below 0.97 once the source is in, it prints where the second
 node went: `ok` (a neighbour of the source), `notnbr` (a node off the graph), `notnbr_ingraph` (in the graph, not a
-neighbour: mostly the source again), `len1`, `long`, `nosource`, `noids`, with three failing answers.
+neighbour: mostly the source again), `len1`, `long`, `nosource`, `noids`, with three failing answers (a second greedy pass over the
+same 64 graphs: `rules_compliance` returns rates, not texts).
 Changes: `--ema D`; `--nogoal P --nogoal-from S` (drop the user message's `Goal N` line from a share P of the examples
 after step S: the goal is always a neighbour, a shortcut the prompt names as it names the source); `--resume CKPT`
 (a checkpoint this script wrote every 300 steps with `--out`) with `--anneal N` (learning rate from the schedule's value
@@ -31,6 +32,7 @@ from fst_nb.models import load_policy
 from fst_nb.rollout import make_backend, Sampling
 from fst_nb.rules import read_answer
 from fst_nb.tasks import get_task
+from server_rollout import cpu_flags   # the same CPU line as the other benches
 from fst_nb.warmstart import WarmStart, rules_compliance, rules_prompt, sft_batch, sft_loss, _adjacency, _attempt_model, _pairs
 
 M.BUILTIN_MODELS.setdefault('tiny-numbers-l4', M.TinySpec(numbers=True, num_hidden_layers=4))
@@ -88,6 +90,7 @@ def main():
             return msgs, target
         W.rules_example = no_goal   # `_pairs` looks it up at call time
     ema = copy.deepcopy(model).eval() if a.ema else None
+    print(json.dumps({'cpu': cpu_flags(), 'threads': torch.get_num_threads(), 'spec': spec.to_dict(), 'args': vars(a)}), flush=True)
     t0 = time.perf_counter()
     for step in range(start, a.steps + 1):
         now[0] = step
