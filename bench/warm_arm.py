@@ -10,11 +10,17 @@ Changes: `--ema D`; `--nogoal P --nogoal-from S` (drop the user message's `Goal 
 after step S: the goal is always a neighbour, a shortcut the prompt names as it names the source); `--resume CKPT`
 (a checkpoint this script wrote every 300 steps with `--out`) with `--anneal N` (learning rate from the schedule's value
 at that step to 0 over N steps, cosine); `--wd W --wd-from S` (AdamW weight decay after step S, 0 in the warm start); `--set k=v` for any WarmStart field (e.g. `model=tiny-numbers-l4`, the
-`tiny-numbers` model with 4 layers, or `tiny-numbers-h8` with 8 heads of 32, registered here only). One JSON line per check.
+`tiny-numbers` model with 4 layers, or `tiny-numbers-h8` with 8 heads of 32, registered here only);
+`--prompt-loss W [--user-only]` (add W times the next-token loss of the prompt's tokens, or of the user message's only:
+edges, source, goal, where predicting `Goal N` is the neighbour look-up the arm needs); `--fixed-until S [--fixed-set R]`
+(a curriculum: for the first S steps one rule set, never stated, so the path is the only thing to learn); `--data-seed D`
+(the examples drawn from seed D, the initialisation still from `--seed`: which of the two decides a plateau).
+One JSON line per check.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python bench/warm_arm.py --seed 4 --steps 1000 [--ema 0.99] [--out /tmp/w/s4]
     ... --seed 4 --steps 1000 --resume /tmp/w/s4.s300.pt --nogoal 0.5
     ... --seed 3 --steps 900 --resume /tmp/w/s3.s600.pt --anneal 300 --check 50
+    ... --seed 4 --steps 1000 --prompt-loss 1.0 [--user-only];  ... --seed 3 --fixed-until 200;  ... --seed 4 --data-seed 0
 
 Measured 2026-12-03 (2 cores, avx512_bf16, no amx; two 1-thread runs at a time): see 03d, "Where the arm fails". In short:
 the plateau (arm 0.4-0.85 with every rule at 1.00) is a stable partial solution, not noise: the EMA's arm is no higher,
@@ -53,6 +59,23 @@ def where_it_fails(pol, task) -> tuple[dict, list]:
         if c != 'ok' and len(bad) < 3: bad.append((e['graph'], e['source'], t[:60]))
     return dict(cat), bad
 
+USER_ONLY, IM_START = False, None
+def prompt_and_answer_loss(model, ids, attn, pos, labels, w):
+    "The answer's mean cross-entropy plus `w` times the prompt tokens' (next-token loss on the whole prompt too)."
+    T = labels.shape[1]
+    logits = model(input_ids=ids, attention_mask=attn, position_ids=pos).logits[:, :-1].float()   # [B, L-1, V]
+    tgt = ids[:, 1:].masked_fill(attn[:, 1:] == 0, -100)
+    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), tgt, reduction='none')          # [B, L-1]
+    ans = torch.zeros_like(tgt, dtype=torch.bool); ans[:, -T:] = labels != -100
+    pr = (tgt != -100) & ~ans
+    if USER_ONLY:   # only the user message's tokens (edges, source, goal), not the system prompt's
+        row_user = torch.zeros_like(pr)
+        for b, row in enumerate(ids[:, 1:].tolist()):
+            starts = [i for i, t in enumerate(row) if t == IM_START]
+            if len(starts) >= 2: row_user[b, starts[1] + 3:starts[2] if len(starts) > 2 else len(row)] = True   # after '<|im_start|>user\n'
+        pr &= row_user
+    return ce[ans].mean() + w * ce[pr].mean()
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--steps', type=int, default=1000)
@@ -61,13 +84,19 @@ def main():
     ap.add_argument('--nogoal', type=float, default=0.0); ap.add_argument('--nogoal-from', type=int, default=0)
     ap.add_argument('--resume'); ap.add_argument('--anneal', type=int, default=0); ap.add_argument('--out')
     ap.add_argument('--wd', type=float, default=0.0); ap.add_argument('--wd-from', type=int, default=0)
+    ap.add_argument('--data-seed', type=int, help="draw the examples from this seed (the init stays the --seed's)")
+    ap.add_argument('--fixed-until', type=int, default=0); ap.add_argument('--fixed-set', default='comma-brackets-bare-dot')
+    ap.add_argument('--prompt-loss', type=float, default=0.0); ap.add_argument('--user-only', action='store_true')
     a = ap.parse_args()
+    global USER_ONLY, IM_START
+    USER_ONLY = a.user_only
     kw = {**W.WARM_MODELS[a.recipe], 'seed': a.seed}
     for s in a.set:
         k, v = s.split('=', 1); kw[k] = json.loads(v) if v[:1].isdigit() or v in ('true', 'false') else v
     spec = WarmStart(**kw)
     task, pol = get_task('star_rules', graphs=spec.preset), load_policy(spec.model)
-    tok, rng, train = pol.tokenizer, random.Random(spec.seed), task.examples('train')
+    tok, rng, train = pol.tokenizer, random.Random(spec.seed if a.data_seed is None else a.data_seed), task.examples('train')
+    IM_START = tok.convert_tokens_to_ids('<|im_start|>')
     mt = get_task('star_rules', graphs=spec.mix_preset) if spec.mix else None
     mixed = mt and (mt, mt.examples('train'))
     model = _attempt_model(pol, spec, 0)
@@ -89,13 +118,20 @@ def main():
                 msgs = [dict(m, content=re.sub(r'\nGoal \d+', '', m['content'])) if m['role'] == 'user' else m for m in msgs]
             return msgs, target
         W.rules_example = no_goal   # `_pairs` looks it up at call time
+    if a.fixed_until:   # a curriculum: one rule set, never stated, for the first steps (the path alone), then the recipe's examples
+        orig2, fixed = W.rules_example, next(r for r in W._ALL_RULE_SETS if repr(r) == f'RuleSet({a.fixed_set})')
+        def fixed_first(task_, ex, rng_, stated=0.75, silent=0.25):
+            if now[0] > a.fixed_until: return orig2(task_, ex, rng_, stated, silent)
+            return task_.messages(ex, context=None), W.render(W.random_arm_path(ex, rng_).split(','), fixed)
+        W.rules_example = fixed_first
     ema = copy.deepcopy(model).eval() if a.ema else None
     print(json.dumps({'cpu': cpu_flags(), 'threads': torch.get_num_threads(), 'spec': spec.to_dict(), 'args': vars(a)}), flush=True)
     t0 = time.perf_counter()
     for step in range(start, a.steps + 1):
         now[0] = step
         for g in opt.param_groups: g['weight_decay'] = a.wd if step > a.wd_from else 0.0   # AdamW's decoupled decay (the warm start's is 0)
-        loss = sft_loss(model, *sft_batch(_pairs(task, tok, train, spec, rng, {}, mixed, step - 1), tok.pad_token_id))
+        batch = sft_batch(_pairs(task, tok, train, spec, rng, {}, mixed, step - 1), tok.pad_token_id)
+        loss = sft_loss(model, *batch) if not a.prompt_loss else prompt_and_answer_loss(model, *batch, a.prompt_loss)
         loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         if ema is not None:
