@@ -28,6 +28,10 @@ annealing the learning rate from the plateau leaves it there, three-hop graphs t
 do not lift it. Dropping the goal line (0.4 -> 0.83) and weight decay 1.0 (0.4 -> 0.91 by step 1,400) lifted seed 4; neither
 lifted seed 3 (0.73-0.84), and dropping the goal line delayed seed 3's separator past the end of the run. Weight decay from
 step 600, seed 4, run twice: the same checks at every step.
+Fourth session (03d, "Three more changes, and which draw decides"): the prompt loss lifted seed 4 (0.92 at 1,000) and
+stalled seed 3's source; the fixed-format start lifted seed 3 (0.91 at 1,000) and not seed 4 (0.67); both together gave
+seed 3 an arm of 0.92-0.94 with its node style at ~0.5, and held seed 4's separator at chance; weight decay from step 0
+held the source back on both to step 700. Swapped draws (`--data-seed`): neither initialisation nor example order decides alone.
 """
 import argparse, copy, json, math, random, re, time
 from collections import Counter
