@@ -40,7 +40,7 @@ import fst_nb.warmstart as W
 from fst_nb import models as M
 from fst_nb.models import load_policy
 from fst_nb.rollout import make_backend, Sampling
-from fst_nb.rules import read_answer
+from fst_nb.rules import read_answer, rule_set
 from fst_nb.tasks import get_task
 from server_rollout import cpu_flags   # the same CPU line as the other benches
 from fst_nb.warmstart import WarmStart, rules_compliance, rules_prompt, sft_batch, sft_loss, _adjacency, _attempt_model, _pairs
@@ -63,21 +63,21 @@ def where_it_fails(pol, task) -> tuple[dict, list]:
         if c != 'ok' and len(bad) < 3: bad.append((e['graph'], e['source'], t[:60]))
     return dict(cat), bad
 
-USER_ONLY, IM_START = False, None
-def prompt_and_answer_loss(model, ids, attn, pos, labels, w):
-    "The answer's mean cross-entropy plus `w` times the prompt tokens' (next-token loss on the whole prompt too)."
+def prompt_and_answer_loss(model, ids, attn, pos, labels, w, im_start: int | None = None):
+    """The answer's mean cross-entropy plus `w` times the prompt tokens' (next-token loss on the prompt too); with
+    `im_start` (the chat template's `<|im_start|>` id) only the user message's tokens count (edges, source, goal)."""
     T = labels.shape[1]
     logits = model(input_ids=ids, attention_mask=attn, position_ids=pos).logits[:, :-1].float()   # [B, L-1, V]
     tgt = ids[:, 1:].masked_fill(attn[:, 1:] == 0, -100)
     ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), tgt, reduction='none')          # [B, L-1]
     ans = torch.zeros_like(tgt, dtype=torch.bool); ans[:, -T:] = labels != -100
     pr = (tgt != -100) & ~ans
-    if USER_ONLY:   # only the user message's tokens (edges, source, goal), not the system prompt's
-        row_user = torch.zeros_like(pr)
-        for b, row in enumerate(ids[:, 1:].tolist()):
-            starts = [i for i, t in enumerate(row) if t == IM_START]
-            if len(starts) >= 2: row_user[b, starts[1] + 3:starts[2] if len(starts) > 2 else len(row)] = True   # after '<|im_start|>user\n'
-        pr &= row_user
+    if im_start is not None:   # the span after '<|im_start|>user\n', up to the assistant's '<|im_start|>'
+        user = torch.zeros_like(pr)
+        for b, row in enumerate(tgt.tolist()):
+            s = [i for i, t in enumerate(row) if t == im_start]
+            if len(s) >= 2: user[b, s[-2] + 3:s[-1]] = True   # the last two: the system message is optional
+        pr &= user
     return ce[ans].mean() + w * ce[pr].mean()
 
 def main():
@@ -92,15 +92,13 @@ def main():
     ap.add_argument('--fixed-until', type=int, default=0); ap.add_argument('--fixed-set', default='comma-brackets-bare-dot')
     ap.add_argument('--prompt-loss', type=float, default=0.0); ap.add_argument('--user-only', action='store_true')
     a = ap.parse_args()
-    global USER_ONLY, IM_START
-    USER_ONLY = a.user_only
     kw = {**W.WARM_MODELS[a.recipe], 'seed': a.seed}
     for s in a.set:
         k, v = s.split('=', 1); kw[k] = json.loads(v) if v[:1].isdigit() or v in ('true', 'false') else v
     spec = WarmStart(**kw)
     task, pol = get_task('star_rules', graphs=spec.preset), load_policy(spec.model)
     tok, rng, train = pol.tokenizer, random.Random(spec.seed if a.data_seed is None else a.data_seed), task.examples('train')
-    IM_START = tok.convert_tokens_to_ids('<|im_start|>')
+    im_start = tok.convert_tokens_to_ids('<|im_start|>') if a.user_only else None
     mt = get_task('star_rules', graphs=spec.mix_preset) if spec.mix else None
     mixed = mt and (mt, mt.examples('train'))
     model = _attempt_model(pol, spec, 0)
@@ -123,7 +121,7 @@ def main():
             return msgs, target
         W.rules_example = no_goal   # `_pairs` looks it up at call time
     if a.fixed_until:   # a curriculum: one rule set, never stated, for the first steps (the path alone), then the recipe's examples
-        orig2, fixed = W.rules_example, next(r for r in W._ALL_RULE_SETS if repr(r) == f'RuleSet({a.fixed_set})')
+        orig2, fixed = W.rules_example, rule_set(a.fixed_set)
         def fixed_first(task_, ex, rng_, stated=0.75, silent=0.25):
             if now[0] > a.fixed_until: return orig2(task_, ex, rng_, stated, silent)
             return task_.messages(ex, context=None), W.render(W.random_arm_path(ex, rng_).split(','), fixed)
@@ -135,7 +133,7 @@ def main():
         now[0] = step
         for g in opt.param_groups: g['weight_decay'] = a.wd if step > a.wd_from else 0.0   # AdamW's decoupled decay (the warm start's is 0)
         batch = sft_batch(_pairs(task, tok, train, spec, rng, {}, mixed, step - 1), tok.pad_token_id)
-        loss = sft_loss(model, *batch) if not a.prompt_loss else prompt_and_answer_loss(model, *batch, a.prompt_loss)
+        loss = sft_loss(model, *batch) if not a.prompt_loss else prompt_and_answer_loss(model, *batch, a.prompt_loss, im_start)
         loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         if ema is not None:
