@@ -470,7 +470,7 @@ def summarize(runs, threshold: float | None = None, baseline: str = 'rl', n_boot
         out.append(row)
     return out
 
-# %% ../nbs/06a_analysis.ipynb #f4306330
+# %% ../nbs/06a_analysis.ipynb #5acc30bf
 NAMES = {'rl': 'RL', 'fst': 'FST', 'gepa': 'GEPA', 'distill': 'FST-distill'}
 RULES = {'peak': "{B}'s best held-out reward, the paper's definition", 'given': 'given',
          'halfway': 'halfway from the mean start to the lowest peak among the modes that improved',
@@ -520,7 +520,8 @@ def threshold_note(table: list[dict], ci: float = 0.95) -> str:
     if not table: return ''
     thr, rule, base = table[0]['threshold'], table[0]['rule'], table[0]['baseline']
     why = RULES[rule].format(B=NAMES.get(base, base))
-    return f"Reward threshold {_num(thr) if thr is not None else '—'} ({why}); brackets: {ci:.0%} bootstrap interval over seeds."
+    return (f"Reward threshold {_num(thr) if thr is not None else '—'} ({why}); samples and rollouts to it are read off the "
+            f"mean curve, linearly between two evaluations; brackets: {ci:.0%} bootstrap interval over seeds.")
 
 def summary_markdown(table: list[dict], ci: float = 0.95) -> str:
     "The headline in words, the threshold rule, and a markdown table of `summarize`'s rows (value [interval])."
