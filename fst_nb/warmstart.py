@@ -36,7 +36,7 @@ def random_arm_path(example: dict, rng: random.Random) -> str:
         nxt = next((x for x in adj[nxt] if x != path[-2]), None)
     return ','.join(map(str, path))
 
-# %% ../nbs/03d_warmstart.ipynb #951037c2
+# %% ../nbs/03d_warmstart.ipynb #345c66b5
 @dataclass
 class WarmStart(Config):
     "Supervised warm-start of a built-in model on star-graph answers along random arms."
@@ -58,12 +58,14 @@ class WarmStart(Config):
     mix: float = span(0.0, 0, 1)         # rules mode: share of examples on `mix_preset` graphs instead (longer arms, more separators)
     mix_preset: str = 'tiny'             # the star-graph preset those examples come from
     mix_steps: int = span(0, 0)          # mix only in an attempt's first `mix_steps` steps (0: throughout)
+    path_steps: int = span(0, 0)         # rules mode: an attempt's first `path_steps` steps teach the path alone (no rules, `\\boxed{}`)
 
     def validate(self):
         if self.target and not self.rules: raise ConfigError(f"WarmStart.target={self.target} needs rules=True (it measures stated rules)")
         if self.restart and not self.target: raise ConfigError(f"WarmStart.restart={self.restart} needs a target > 0 to know when to restart")
         if self.mix and not self.rules: raise ConfigError(f"WarmStart.mix={self.mix} needs rules=True")
         if self.mix_steps and not self.mix: raise ConfigError(f"WarmStart.mix_steps={self.mix_steps} needs mix > 0 (it ends the mixing)")
+        if self.path_steps and not self.rules: raise ConfigError(f"WarmStart.path_steps={self.path_steps} needs rules=True (without rules every step teaches the path)")
         from fst_nb.tasks import StarGraph
         for f in ('preset', 'mix_preset'):
             if getattr(self, f) not in StarGraph.presets:
@@ -122,10 +124,10 @@ def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, sile
 def _rules_pair(tok, messages, target) -> tuple[list[int], list[int]]:
     return chat_prompt_ids(tok, messages), tok(target, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
 
-# %% ../nbs/03d_warmstart.ipynb #2a40c7c1
+# %% ../nbs/03d_warmstart.ipynb #6fc250c9
 _LATER = {'rules': False, 'stated': 0.75, 'silent': 0.25, 'bf16': False,   # fields added later: left out of the key at
           'target': 0.0, 'path_target': 0.9, 'check_every': 100, 'restart': 0, 'init': False,
-          'mix': 0.0, 'mix_preset': 'tiny', 'mix_steps': 0}   # these values (older caches stay valid)
+          'mix': 0.0, 'mix_preset': 'tiny', 'mix_steps': 0, 'path_steps': 0}   # these values (older caches stay valid)
 def _key(spec: WarmStart) -> str:
     d = {k: v for k, v in spec.to_dict().items() if not (k in _LATER and v == _LATER[k])}
     blob = json.dumps({'spec': d, 'base': build_tiny(spec.model).name, 'v': 1}, sort_keys=True)
@@ -163,10 +165,13 @@ def _attempt_model(pol, spec: WarmStart, attempt: int):
     torch.manual_seed(spec.seed)
     return pol.model.train()
 
-def _pairs(task, tok, train, spec: WarmStart, rng, prompts: dict, mixed=None, a_step: int = 0):
+def _pairs(task, tok, train, spec: WarmStart, rng, prompts: dict, mixed=None, a_step: int = 0, plain=None):
+    "One batch of (prompt ids, completion ids); `plain` = (task, train) of the rule-free star graph for the first `path_steps`."
+    rules = spec.rules and not (plain and a_step < spec.path_steps)
+    if not rules and plain: task, train = plain
     exs = [train[rng.randrange(len(train))] for _ in range(spec.batch)]
     if spec.mix_steps and a_step >= spec.mix_steps: mixed = None
-    if spec.rules:
+    if rules:
         drawn = [(task, e) for e in exs] if not mixed else \
                 [(mixed[0], mixed[1][rng.randrange(len(mixed[1]))]) if rng.random() < spec.mix else (task, e) for e in exs]
         return [_rules_pair(tok, *rules_example(t, e, rng, spec.stated, spec.silent)) for t, e in drawn]
@@ -186,6 +191,8 @@ def _train_warm(spec: WarmStart, root: Path, out: Path, verbose: bool) -> Path:
     tok, rng, train, prompts = pol.tokenizer, random.Random(spec.seed), task.examples('train'), {}
     mix_task = get_task('star_rules', graphs=spec.mix_preset) if spec.mix else None
     mixed = mix_task and (mix_task, mix_task.examples('train'))
+    plain = spec.path_steps and get_task('star_graph', preset=spec.preset)
+    plain = plain and (plain, plain.examples('train'))
     t0, step, attempt, history, done = time.perf_counter(), 0, 0, [], not spec.target
     while step < spec.steps:
         model, a_step, in_row = _attempt_model(pol, spec, attempt), 0, 0
@@ -193,7 +200,7 @@ def _train_warm(spec: WarmStart, root: Path, out: Path, verbose: bool) -> Path:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * max(0.1, 1 - s / spec.steps))
         while step < spec.steps:
             with torch.autocast('cpu', dtype=torch.bfloat16, enabled=spec.bf16):
-                loss = sft_loss(model, *sft_batch(_pairs(task, tok, train, spec, rng, prompts, mixed, a_step), tok.pad_token_id))
+                loss = sft_loss(model, *sft_batch(_pairs(task, tok, train, spec, rng, prompts, mixed, a_step, plain), tok.pad_token_id))
             loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             step, a_step = step + 1, a_step + 1
@@ -202,7 +209,7 @@ def _train_warm(spec: WarmStart, root: Path, out: Path, verbose: bool) -> Path:
             if spec.rules and not spec.target and verbose and step % 200 == 0:   # the separator jumps late: show it as it comes
                 c = rules_compliance(pol, spec.preset, n=32, temperature=1e-6, silent_n=0)['stated']
                 log(f"  step {step}: greedy compliance with stated rules (held-out wordings) {_show(c)}")
-            if not spec.target or a_step % spec.check_every: continue
+            if not spec.target or a_step % spec.check_every or a_step <= spec.path_steps: continue   # no rules to check yet
             c = rules_compliance(pol, spec.preset, n=64, samples=1, temperature=1e-6, silent_n=0, seed=1)['stated']
             in_row = in_row + 1 if warm_criterion(c, spec) else 0
             history.append({'step': step, 'attempt': attempt, **c})
@@ -270,7 +277,7 @@ def rules_compliance(policy, graphs: str = 'easy', n: int = 64, samples: int = 2
                          'A': got[PRESETS['A']] / len(texts), 'B': got[PRESETS['B']] / len(texts), 'n': len(texts)}
     return out
 
-# %% ../nbs/03d_warmstart.ipynb #1147ac8d
+# %% ../nbs/03d_warmstart.ipynb #cd38a922
 WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
                'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1000, batch=32, lr=3e-3, bf16=True),
                'tiny-star-rules-v2': dict(model='tiny-numbers', preset='easy', rules=True, stated=1.0, batch=32, lr=3e-3, mix=0.5,
