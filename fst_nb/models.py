@@ -11,12 +11,12 @@ import torch
 from .core import Config, ConfigError, import_problem, span
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'TOKENIZER_VERSION', 'BUILTIN_MODELS', 'DTYPES', 'BACKENDS', 'train_tokenizer',
-           'qwen3_chat_template', 'TinySpec', 'cache_dir', 'qwen3_config', 'build_tiny', 'LoraSpec', 'Policy',
-           'resolve_device', 'resolve_dtype', 'train_precision', 'unsloth_device_problem', 'check_unsloth_load',
-           'unsloth_available', 'load_policy']
+__all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'TOKENIZER_VERSION', 'TAG_TOKENS', 'BUILTIN_MODELS', 'DTYPES', 'BACKENDS',
+           'train_tokenizer', 'qwen3_chat_template', 'TinySpec', 'cache_dir', 'qwen3_config', 'build_tiny', 'LoraSpec',
+           'Policy', 'resolve_device', 'resolve_dtype', 'train_precision', 'unsloth_device_problem',
+           'check_unsloth_load', 'unsloth_available', 'load_policy']
 
-# %% ../nbs/02_models.ipynb #1fae1d33
+# %% ../nbs/02_models.ipynb #572ccd62
 SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>']
 CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
@@ -43,8 +43,10 @@ def _corpus(n_lines=6000, seed=0):
         elif k == 3: yield ' '.join(rng.choice(_WORDS) for _ in range(rng.randint(5, 20))).capitalize() + rng.choice('.?:!')
         else: yield json.dumps({rng.choice(_WORDS): [rng.randrange(100), rng.choice(_WORDS), rng.random() < .5, None]})
 
-def train_tokenizer(vocab_size: int = 2048, digits: bool = False, numbers: bool = False):
-    "Train the byte-level BPE tokenizer as a transformers fast tokenizer; `digits`: every digit its own token, as Qwen3's; `numbers`: a number never shares a token with the space before it."
+TAG_TOKENS = ['<answer>', '</answer>', '<path>', '</path>']   # markup words a tokenizer may keep whole, as Qwen3 keeps <think>
+
+def train_tokenizer(vocab_size: int = 2048, digits: bool = False, numbers: bool = False, tags: bool = False):
+    "Train the byte-level BPE tokenizer as a transformers fast tokenizer; `digits`: every digit its own token, as Qwen3's; `numbers`: a number never shares a token with the space before it; `tags`: each of `TAG_TOKENS` one token (ids from `vocab_size` on)."
     from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
     from transformers import PreTrainedTokenizerFast
     tok = Tokenizer(models.BPE())
@@ -58,16 +60,17 @@ def train_tokenizer(vocab_size: int = 2048, digits: bool = False, numbers: bool 
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token='<|im_end|>', pad_token='<|endoftext|>',
                                    padding_side='left', model_max_length=4096)
     fast.chat_template = CHAT_TEMPLATE
+    if tags: fast.add_tokens(TAG_TOKENS)   # plain added tokens, not special: decoding keeps them
     return fast
 
-# %% ../nbs/02_models.ipynb #8314e445
+# %% ../nbs/02_models.ipynb #ea81dfca
 def qwen3_chat_template() -> str:
     "A chat template with Qwen3's `enable_thinking` switch: off, the generation prompt ends with an empty think block."
     return CHAT_TEMPLATE.replace("<|im_start|>assistant\n{% endif %}",
                                 "<|im_start|>assistant\n{% if enable_thinking is defined and enable_thinking is false %}"
                                 "<think>\n\n</think>\n\n{% endif %}{% endif %}")
 
-# %% ../nbs/02_models.ipynb #eb839542
+# %% ../nbs/02_models.ipynb #bcfc4a6d
 @dataclass
 class TinySpec(Config):
     "Architecture of a built-in model."
@@ -83,18 +86,23 @@ class TinySpec(Config):
     numbers: bool = False   # the tokenizer keeps a number apart from the space before it ('Source 15' and '{15' share the token '15')
     vocab_rows: int = span(0, 0)      # embedding / LM-head rows (0: vocab_size); more than the tokenizer's ids, as Qwen3 pads its vocabulary
     qwen3_template: bool = False      # the chat template with Qwen3's enable_thinking switch (qwen3_chat_template)
+    tag_tokens: bool = False          # the tokenizer keeps each of TAG_TOKENS whole (needs vocab_rows >= vocab_size + 4)
 
     def validate(self):
         if self.hidden_size % self.num_attention_heads:
             raise ConfigError(f"TinySpec.hidden_size={self.hidden_size} must be divisible by num_attention_heads={self.num_attention_heads}")
         if self.num_attention_heads % self.num_key_value_heads:
             raise ConfigError(f"TinySpec.num_key_value_heads={self.num_key_value_heads} must divide num_attention_heads={self.num_attention_heads}")
+        if self.tag_tokens and self.vocab_rows < self.vocab_size + len(TAG_TOKENS):
+            raise ConfigError(f"TinySpec.tag_tokens=True adds {len(TAG_TOKENS)} token ids after the {self.vocab_size} trained ones: "
+                              f"vocab_rows={self.vocab_rows} must be at least {self.vocab_size + len(TAG_TOKENS)}")
 
 BUILTIN_MODELS = {
     'tiny': TinySpec(),
     'small': TinySpec(hidden_size=512, num_hidden_layers=6, num_attention_heads=8, num_key_value_heads=4, intermediate_size=1536),
     'tiny-digits': TinySpec(digits=True),
     'tiny-numbers': TinySpec(numbers=True),
+    'tiny-tags': TinySpec(numbers=True, tag_tokens=True, vocab_rows=2056),   # tiny-numbers with the tag words whole (the warm start's base)
     # Qwen3's real vocabulary (151,936 rows; the tokenizer uses < 1,000 of them) and template, tiny elsewhere: the memory model (06c)
     'tiny-qwen3': TinySpec(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, intermediate_size=128,
                            max_position_embeddings=8192, digits=True, vocab_rows=151_936, qwen3_template=True),
@@ -113,8 +121,8 @@ def qwen3_config(spec: TinySpec, tokenizer):
                        max_position_embeddings=spec.max_position_embeddings, tie_word_embeddings=True,
                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
 
-# %% ../nbs/02_models.ipynb #94bd86f9
-_KEY_DEFAULTS = {'digits': False, 'numbers': False, 'vocab_rows': 0, 'qwen3_template': False}   # fields added later: out of the key at their defaults
+# %% ../nbs/02_models.ipynb #ed003c7e
+_KEY_DEFAULTS = {'digits': False, 'numbers': False, 'vocab_rows': 0, 'qwen3_template': False, 'tag_tokens': False}   # fields added later: out of the key at their defaults
 
 def _spec_key(name, spec):
     d = {k: v for k, v in spec.to_dict().items() if _KEY_DEFAULTS.get(k, ...) != v}
@@ -130,7 +138,7 @@ def build_tiny(name: str = 'tiny', root=None) -> Path:
     out = root/f'{name}-{_spec_key(name, spec)}'
     if (out/'config.json').exists(): return out
     from transformers import AutoModelForCausalLM
-    tok = train_tokenizer(spec.vocab_size, spec.digits, spec.numbers)
+    tok = train_tokenizer(spec.vocab_size, spec.digits, spec.numbers, spec.tag_tokens)
     if spec.qwen3_template: tok.chat_template = qwen3_chat_template()
     torch.manual_seed(spec.seed)
     model = AutoModelForCausalLM.from_config(qwen3_config(spec, tok), dtype=torch.float32)
@@ -142,7 +150,7 @@ def build_tiny(name: str = 'tiny', root=None) -> Path:
     except OSError: shutil.rmtree(tmp, ignore_errors=True)  # another process won the race; its copy is identical
     return out
 
-# %% ../nbs/02_models.ipynb #d515838e
+# %% ../nbs/02_models.ipynb #a3d3a06d
 @dataclass
 class LoraSpec(Config):
     "LoRA settings for peft."
@@ -177,7 +185,7 @@ class Policy:
         return (f"Policy({self.name!r}, backend={self.backend!r}, params={self.n_params/1e6:.2f}M, "
                 f"trainable={self.n_trainable/1e6:.2f}M{', lora' if self.lora else ''})")
 
-# %% ../nbs/02_models.ipynb #d2ca73e0
+# %% ../nbs/02_models.ipynb #058914a7
 DTYPES = ('auto', 'float32', 'bfloat16', 'float16')
 
 def resolve_device(device: str = 'auto') -> str:
@@ -207,7 +215,7 @@ def train_precision(dtype: str = 'auto', device: str = 'cpu', lora: bool = False
     raise ConfigError("dtype='float16' with full fine-tuning (lora_r=0): AdamW would update float16 weights, and updates "
                       "below their rounding step vanish; use dtype='auto', 'bfloat16' (float32 weights, bf16 autocast) or 'float32'")
 
-# %% ../nbs/02_models.ipynb #39099265
+# %% ../nbs/02_models.ipynb #4bdeab5a
 def unsloth_device_problem(device: str | None, fast_inference: bool = True) -> str | None:
     "Why Unsloth's engine cannot run on `device`: it loads on the first visible GPU, so 'cuda:N' with N > 0 is refused."
     m = re.fullmatch(r'cuda:(\d+)', str(device or ''))
@@ -229,7 +237,7 @@ def check_unsloth_load(dtype: str, lora, fast_inference: bool = True, device: st
         raise ConfigError("backend='unsloth' with fast_inference=True needs LoRA (lora_r > 0): full fine-tuning on Unsloth's "
                           "vLLM engine leaves no trainable weights. Use lora_r > 0, or backend='vllm'/'hf' for full fine-tuning")
 
-# %% ../nbs/02_models.ipynb #36d23a0f
+# %% ../nbs/02_models.ipynb #8940007a
 BACKENDS = ('hf', 'unsloth')
 
 def unsloth_available() -> bool:
