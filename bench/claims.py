@@ -10,6 +10,7 @@ run seeds) and pooled over every (warm start, run seed) pair, with the spread be
 sources of variation, a model drawn by the warm start and a run drawn by its seed.
 
     PYTHONPATH=. .venv/bin/python bench/claims.py [--warm-seeds 2] [--seeds 3] [--rule-sets 12] [--out runs/claims]
+        [--model tiny-star-rules] [--warm-seed-list 1 2]
 
 1. sample efficiency (the paper's definition): RL samples RL needs to reach its own best held-out reward / RL samples
    FST needs to reach that value; also in total rollouts (RL samples + GEPA metric calls). Targets: >= 3x and >= 1.5x.
@@ -18,7 +19,7 @@ sources of variation, a model drawn by the warm start and a run drawn by its see
 3. continual: final held-out reward of each phase of A -> B -> A. Target: FST at least 0.3 higher than RL, averaged.
 4. plasticity: from each mode's phase-A weights (the single-task runs), RL alone with the silent prompt on rule set B;
    B's held-out reward after PLASTIC_STEPS steps. Target: the FST-trained start learns B faster.
-5. other rule sets: FST and RL (`quick`, warm start 0, run seed 0) on a fixed random sample of rule sets outside the
+5. other rule sets: FST and RL (`quick`, the first warm start, run seed 0) on a fixed random sample of rule sets outside the
    presets A-H, including ones whose values the silent model often writes by itself (`bare`, `,`): best held-out
    reward of each, and how many FST wins.
 
@@ -78,10 +79,10 @@ def spread(per_warm: dict, pooled, target: str, meets) -> None:
 
 def _val(e): return None if e is None else e.value
 
-def single(out, warm, seeds, n_boot):
+def single(out, warm, seeds, n_boot, model):
     per, pooled_runs = {}, []
     for w in warm:
-        compare('quick', ('fst', 'rl', 'gepa'), seeds, out/f'w{w}', dict(cycles=SINGLE_CYCLES, warm_seed=w), n_boot=n_boot, log=lambda m: None)
+        compare('quick', ('fst', 'rl', 'gepa'), seeds, out/f'w{w}', dict(cycles=SINGLE_CYCLES, warm_seed=w, model=model), n_boot=n_boot, log=lambda m: None)
         g = runs(out/f'w{w}', ('fst', 'rl', 'gepa'), seeds)
         per[w] = g; pooled_runs += g
     print(f"\n== 1. sample efficiency, the paper's definition ({len(warm)} warm starts x {len(seeds)} run seeds)")
@@ -102,11 +103,11 @@ def single(out, warm, seeds, n_boot):
     pg = group_by_mode(pooled_runs)
     spread(cuts, bootstrap(kl_cut, pg['fst'], pg['rl'], n_boot=n_boot), '>= 0.70', ok(0.7))
 
-def continual(out, warm, seeds, n_boot):
+def continual(out, warm, seeds, n_boot, model):
     per, allf, allr = {}, [], []
     print(f"\n== 3. continual A -> B -> A: held-out reward on each phase's rule set at the end of the phase")
     for w in warm:
-        compare('continual', ('fst', 'rl'), seeds, out/f'w{w}', dict(warm_seed=w), n_boot=n_boot, log=lambda m: None)
+        compare('continual', ('fst', 'rl'), seeds, out/f'w{w}', dict(warm_seed=w, model=model), n_boot=n_boot, log=lambda m: None)
         cg = group_by_mode(runs(out/f'w{w}', ('fst', 'rl'), seeds))
         for m, g in cg.items():
             ph = np.array([[v if v is not None else np.nan for v in phase_final_rewards(r)] for r in g])
@@ -142,12 +143,12 @@ def sample_rule_sets(n: int, seed: int = 0) -> list:
     picked = rng.sample(easy, n // 3)
     return picked + rng.sample([r for r in pool if r not in picked], n - len(picked))
 
-def other_rule_sets(out, n, n_boot):
+def other_rule_sets(out, n, n_boot, model, w=0):
     sets = sample_rule_sets(n)
-    print(f"\n== 5. FST vs RL on {n} other rule sets (quick, warm start 0, run seed 0): best held-out reward")
+    print(f"\n== 5. FST vs RL on {n} other rule sets (quick, warm start {w}, run seed 0): best held-out reward")
     best = {}
     for rs in sets:
-        compare('quick', ('fst', 'rl'), (0,), out/rs.name, dict(preset=rs.name), n_boot=n_boot, log=lambda m: None)
+        compare('quick', ('fst', 'rl'), (0,), out/rs.name, dict(preset=rs.name, model=model, warm_seed=w), n_boot=n_boot, log=lambda m: None)
         g = group_by_mode(runs(out/rs.name, ('fst', 'rl'), (0,)))
         best[rs.name] = {m: progress(g[m]) for m in ('fst', 'rl')}
         b = best[rs.name]
@@ -159,18 +160,25 @@ def other_rule_sets(out, n, n_boot):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--warm-seeds', type=int, default=2, help='warm starts 0..N-1 of tiny-star-rules')
+    ap.add_argument('--warm-seeds', type=int, default=2, help='warm starts 0..N-1 of the recipe')
+    ap.add_argument('--warm-seed-list', type=int, nargs='+', help='these warm starts instead (e.g. the seeds a recipe met its criterion on)')
+    ap.add_argument('--model', default='tiny-star-rules', help='the warm-start recipe (a WARM_MODELS name)')
     ap.add_argument('--seeds', type=int, default=3, help='run seeds 0..N-1 per warm start')
     ap.add_argument('--rule-sets', type=int, default=12, help='other rule sets for part 5')
-    ap.add_argument('--out', default='runs/claims')
+    ap.add_argument('--out', default=None, help='default runs/claims (runs/claims-MODEL for another recipe): finished runs there are reused')
     ap.add_argument('--n-boot', type=int, default=1000)
     ap.add_argument('--only', default='1,3,4,5', help='which parts to run: 1 (claims 1-2), 3, 4, 5')
     a = ap.parse_args()
-    out, warm, seeds, t0, only = Path(a.out), range(a.warm_seeds), range(a.seeds), time.time(), a.only.split(',')
-    if '1' in only or '4' in only: single(out/'single', warm, seeds, a.n_boot)
-    if '3' in only: continual(out/'continual', warm, seeds, a.n_boot)
+    from fst_nb.fst import WARM_MODELS
+    if a.model not in WARM_MODELS: raise SystemExit(f"--model {a.model!r}: choose one of {', '.join(WARM_MODELS)}")
+    warm = a.warm_seed_list or range(a.warm_seeds)
+    out = Path(a.out or ('runs/claims' if a.model == 'tiny-star-rules' else f'runs/claims-{a.model}'))
+    seeds, t0, only = range(a.seeds), time.time(), a.only.split(',')
+    print(f"recipe {a.model}, warm starts {list(warm)}, run seeds {list(seeds)}", flush=True)
+    if '1' in only or '4' in only: single(out/'single', warm, seeds, a.n_boot, a.model)
+    if '3' in only: continual(out/'continual', warm, seeds, a.n_boot, a.model)
     if '4' in only: plastic(out/'plasticity', out/'single', warm, seeds, a.n_boot)
-    if '5' in only: other_rule_sets(out/'rule-sets', a.rule_sets, a.n_boot)
+    if '5' in only: other_rule_sets(out/'rule-sets', a.rule_sets, a.n_boot, a.model, warm[0])
     print(f"\nwall time {time.time() - t0:.0f}s")
 
 if __name__ == '__main__': main()

@@ -126,7 +126,7 @@ def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, sile
 def _rules_pair(tok, messages, target) -> tuple[list[int], list[int]]:
     return chat_prompt_ids(tok, messages), tok(target, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
 
-# %% ../nbs/03d_warmstart.ipynb #b041796f
+# %% ../nbs/03d_warmstart.ipynb #47cf760c
 _LATER = {'rules': False, 'stated': 0.75, 'silent': 0.25, 'bf16': False,   # fields added later: left out of the key at
           'target': 0.0, 'path_target': 0.9, 'check_every': 100, 'restart': 0, 'init': False,
           'mix': 0.0, 'mix_preset': 'tiny', 'mix_steps': 0, 'path_steps': 0, 'path_task': 'plain'}   # these values (older caches stay valid)
@@ -222,14 +222,18 @@ def _train_warm(spec: WarmStart, root: Path, out: Path, verbose: bool) -> Path:
             if spec.restart and a_step >= spec.restart and step < spec.steps and warm_stuck(c, spec):
                 log(f"  no jump after {a_step} steps: starting again from a new random init"); attempt += 1; break
         if done or not spec.target: break
-    if not done:
+    info = {**spec.to_dict(), 'trained_steps': step, 'attempts': attempt + 1, 'seconds': round(time.perf_counter() - t0, 1),
+            'threads': torch.get_num_threads(), 'checks': history, 'met': done}
+    if not done:   # the last weights go to a hidden folder to look at, never to the cache's name
+        failed = root/f'.{out.name}.failed'
+        shutil.rmtree(failed, ignore_errors=True)
+        _save_warm(pol, root, failed, info)
         last = {k: v for k, v in (history[-1] if history else {}).items() if k not in ('step', 'attempt')}
         raise WarmStartFailed(f"warm start {out.name} used all {spec.steps} steps ({attempt + 1} attempts) without meeting its "
                               f"criterion (every stated rule >= {spec.target}, source and arm >= {spec.path_target}, two checks in a row); "
                               f"last check (step {step}): {_show(last)}. Try another seed (WarmStart.seed), more steps, or restart= a "
-                              f"few hundred steps so a stuck attempt starts again.")
-    info = {**spec.to_dict(), 'trained_steps': step, 'attempts': attempt + 1, 'seconds': round(time.perf_counter() - t0, 1),
-            'threads': torch.get_num_threads(), 'checks': history}
+                              f"few hundred steps so a stuck attempt starts again. The last weights, not cached, are in {failed} "
+                              f"(load_policy reads them; warm_start.json has every check).")
     return _save_warm(pol, root, out, info)
 
 def _save_warm(pol, root: Path, out: Path, info: dict) -> Path:
