@@ -285,12 +285,12 @@ def rules_compliance(policy, graphs: str = 'easy', n: int = 64, samples: int = 2
                          'A': got[PRESETS['A']] / len(texts), 'B': got[PRESETS['B']] / len(texts), 'n': len(texts)}
     return out
 
-# %% ../nbs/03d_warmstart.ipynb #99c74a69
+# %% ../nbs/03d_warmstart.ipynb #31eb7b29
 WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
                'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1000, batch=32, lr=3e-3, bf16=True),
                'tiny-star-rules-v2': dict(model='tiny-numbers', preset='easy', rules=True, stated=1.0, batch=32, lr=3e-3, mix=0.5,
                                           mix_steps=300, init=True, target=0.97, path_target=0.9, check_every=100, restart=600,
                                           steps=1500),
-               'tiny-star-rules-v3': dict(model='tiny-tags', preset='easy', rules=True, stated=1.0, batch=32, lr=3e-3, mix=0.5,
+               'tiny-star-rules-v3': dict(model='tiny-tags', preset='easy', rules=True, stated=1.0, batch=32, lr=1.5e-3, mix=0.5,
                                           mix_steps=900, init=True, target=0.97, path_target=0.9, check_every=100, steps=1200,
                                           path_steps=600, path_task='silent')}
