@@ -126,7 +126,7 @@ def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, sile
 def _rules_pair(tok, messages, target) -> tuple[list[int], list[int]]:
     return chat_prompt_ids(tok, messages), tok(target, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
 
-# %% ../nbs/03d_warmstart.ipynb #47cf760c
+# %% ../nbs/03d_warmstart.ipynb #a15dfcd2
 _LATER = {'rules': False, 'stated': 0.75, 'silent': 0.25, 'bf16': False,   # fields added later: left out of the key at
           'target': 0.0, 'path_target': 0.9, 'check_every': 100, 'restart': 0, 'init': False,
           'mix': 0.0, 'mix_preset': 'tiny', 'mix_steps': 0, 'path_steps': 0, 'path_task': 'plain'}   # these values (older caches stay valid)
@@ -169,16 +169,16 @@ def _attempt_model(pol, spec: WarmStart, attempt: int):
 
 def _pairs(task, tok, train, spec: WarmStart, rng, prompts: dict, mixed=None, a_step: int = 0, plain=None):
     "One batch of (prompt ids, completion ids); `plain` = (task, train) of the rule-free star graph for the first `path_steps`."
-    if spec.path_task == 'silent' and a_step < spec.path_steps:   # house rules, none stated: the path in every format
-        spec, mixed, plain = spec.replace(silent=1.0, path_steps=0, path_task='plain'), None, None
-    rules = spec.rules and not (plain and a_step < spec.path_steps)
+    path = a_step < spec.path_steps   # the path stage: the plain task, or house rules with none stated (every format)
+    rules = spec.rules and not (path and plain)
     if not rules and plain: task, train = plain
     exs = [train[rng.randrange(len(train))] for _ in range(spec.batch)]
-    if spec.mix_steps and a_step >= spec.mix_steps: mixed = None
+    if path or (spec.mix_steps and a_step >= spec.mix_steps): mixed = None
     if rules:
         drawn = [(task, e) for e in exs] if not mixed else \
                 [(mixed[0], mixed[1][rng.randrange(len(mixed[1]))]) if rng.random() < spec.mix else (task, e) for e in exs]
-        return [_rules_pair(tok, *rules_example(t, e, rng, spec.stated, spec.silent)) for t, e in drawn]
+        silent = 1.0 if path else spec.silent
+        return [_rules_pair(tok, *rules_example(t, e, rng, spec.stated, silent)) for t, e in drawn]
     return [(prompts.setdefault(e['id'], chat_prompt_ids(tok, task.messages(e))),
              tok('\\boxed{' + random_arm_path(e, rng) + '}', add_special_tokens=False)['input_ids'] + [tok.eos_token_id])
             for e in exs]
