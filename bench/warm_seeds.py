@@ -4,7 +4,7 @@ Each (seed, threads) pair trains in its own process with OMP_NUM_THREADS set, in
 never touched), and prints one row: met or not, steps, attempts, seconds, the last greedy check. `--set k=v` overrides a
 field of the recipe (an experiment); the rows say which. Run pairs in parallel only if the wall times do not matter.
 
-    PYTHONPATH=. .venv/bin/python bench/warm_seeds.py [--recipe tiny-star-rules-v2] [--seeds 0 1 2 3 4] [--threads 1 2]
+    PYTHONPATH=. .venv/bin/python bench/warm_seeds.py [--recipe tiny-star-rules] [--seeds 0 1 2 3 4] [--threads 1 2]
         [--set mix_steps=300 ...] [--out DIR]
 """
 import argparse, json, os, platform, subprocess, sys, tempfile
@@ -42,7 +42,7 @@ def parse_sets(pairs: list[str]) -> dict:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--recipe', default='tiny-star-rules-v2')
+    ap.add_argument('--recipe', default='tiny-star-rules')
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
     ap.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     ap.add_argument('--set', nargs='*', default=[], help='k=v overrides of the recipe')

@@ -16,9 +16,9 @@ from .rules import (DIMENSIONS, RULES_SEED, TEMPLATES, RuleSet, check_rules, inf
                           rules_verdict)
 
 # %% auto #0
-__all__ = ['RULE_WORDINGS', 'HELD_OUT', 'SILENT_PREAMBLES', 'WARM_MODELS', 'random_arm_path', 'WarmStart', 'sft_batch',
-           'sft_loss', 'rules_prompt', 'rules_example', 'warm_start', 'WarmStartFailed', 'warm_criterion', 'warm_stuck',
-           'path_skill', 'rules_compliance']
+__all__ = ['RULE_WORDINGS', 'HELD_OUT', 'SILENT_PREAMBLES', 'EXTRA_SEPS', 'WARM_MODELS', 'random_arm_path', 'WarmStart',
+           'sft_batch', 'sft_loss', 'rules_prompt', 'rules_example', 'warm_start', 'WarmStartFailed', 'warm_criterion',
+           'warm_stuck', 'path_skill', 'rules_compliance']
 
 # %% ../nbs/03d_warmstart.ipynb #c7023835
 def _adjacency(graph: str) -> dict[int, list[int]]:
@@ -36,7 +36,7 @@ def random_arm_path(example: dict, rng: random.Random) -> str:
         nxt = next((x for x in adj[nxt] if x != path[-2]), None)
     return ','.join(map(str, path))
 
-# %% ../nbs/03d_warmstart.ipynb #33add6d0
+# %% ../nbs/03d_warmstart.ipynb #f5eadaa9
 @dataclass
 class WarmStart(Config):
     "Supervised warm-start of a built-in model on star-graph answers along random arms."
@@ -60,6 +60,7 @@ class WarmStart(Config):
     mix_steps: int = span(0, 0)          # mix only in an attempt's first `mix_steps` steps (0: throughout)
     path_steps: int = span(0, 0)         # rules mode: an attempt's first `path_steps` steps teach the path alone, with no rule to read
     path_task: str = choice('plain', 'plain', 'silent')   # ... on the rule-free star graph (`\\boxed{}`), or house rules left unstated (every format)
+    sep_pool: float = span(0.0, 0, 1)   # rules mode: share of stated examples whose separator is one of EXTRA_SEPS (training only)
 
     def validate(self):
         if self.target and not self.rules: raise ConfigError(f"WarmStart.target={self.target} needs rules=True (it measures stated rules)")
@@ -68,6 +69,7 @@ class WarmStart(Config):
         if self.mix_steps and not self.mix: raise ConfigError(f"WarmStart.mix_steps={self.mix_steps} needs mix > 0 (it ends the mixing)")
         if self.path_steps and not self.rules: raise ConfigError(f"WarmStart.path_steps={self.path_steps} needs rules=True (without rules every step teaches the path)")
         if self.path_task != 'plain' and not self.path_steps: raise ConfigError(f"WarmStart.path_task={self.path_task!r} needs path_steps > 0")
+        if self.sep_pool and not self.rules: raise ConfigError(f"WarmStart.sep_pool={self.sep_pool} needs rules=True")
         from fst_nb.tasks import StarGraph
         for f in ('preset', 'mix_preset'):
             if getattr(self, f) not in StarGraph.presets:
@@ -87,7 +89,7 @@ def sft_loss(model, ids, attn, pos, labels) -> torch.Tensor:
     logits = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=T + 1).logits[:, :-1]  # [B, T, V]
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
 
-# %% ../nbs/03d_warmstart.ipynb #8f94f2e3
+# %% ../nbs/03d_warmstart.ipynb #3759ed77
 RULE_WORDINGS = {   # dimension -> wordings of a stated rule ('{}' = its literal token); the first is the feedback sentence
     'sep': [TEMPLATES['sep'], "Use '{}' between nodes.", 'Put "{}" between consecutive nodes.', "Nodes are separated by '{}'.",
             "Join the nodes with '{}'.", "The separator is '{}'.",
@@ -107,29 +109,38 @@ SILENT_PREAMBLES = ['', RULES_SEED, "Solve the problem.", "Find the path from th
                     "You are a careful assistant.", "Read the graph and answer."]
 _ALL_RULE_SETS = rule_sets()
 
-def rules_prompt(rs: RuleSet, rng: random.Random, stated: float = 1.0, held_out: bool = False) -> str:
-    "A system prompt: a random preamble, then each dimension of `rs` stated with probability `stated`, shuffled."
+def rules_prompt(rs: RuleSet, rng: random.Random, stated: float = 1.0, held_out: bool = False, sep: str | None = None) -> str:
+    "A system prompt: a random preamble, then each dimension of `rs` stated with probability `stated`, shuffled; `sep` overrides the separator's literal."
     lines = []
     for d in DIMENSIONS:
         if rng.random() >= stated: continue
         ws = RULE_WORDINGS[d][-HELD_OUT:] if held_out else RULE_WORDINGS[d][:-HELD_OUT]
-        lines.append(rng.choice(ws).format(rs.token(d)))
+        lines.append(rng.choice(ws).format(sep if d == 'sep' and sep is not None else rs.token(d)))
     rng.shuffle(lines)
     return ' '.join([p for p in [rng.choice(SILENT_PREAMBLES)] if p] + lines)
 
-def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, silent: float = 0.25) -> tuple[list[dict], str]:
-    "(messages, target) of one house-rules warm-start example: a uniform rule set, stated or not, and a random arm."
-    rs = rng.choice(_ALL_RULE_SETS)
-    system = rules_prompt(rs, rng, 0.0 if rng.random() < silent else stated)
-    return task.messages(ex, context=system or None), render(random_arm_path(ex, rng).split(','), rs)
+EXTRA_SEPS = ['|', '/', ' to ', '@', ' and ', '+', '~', '*', '&', '=', '#', '^']   # training-only separators: none is a node, wrapper or terminator character
+
+def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, silent: float = 0.25,
+                  sep_pool: float = 0.0) -> tuple[list[dict], str]:
+    """(messages, target) of one house-rules warm-start example: a uniform rule set, stated or not, and a random arm.
+    With probability `sep_pool` a stated example's separator is one of EXTRA_SEPS instead: with sixteen literals to copy
+    and not four, looking the separator up from memory stops paying and copying it from the prompt is what is left."""
+    rs, quiet = rng.choice(_ALL_RULE_SETS), rng.random() < silent
+    sep = rng.choice(EXTRA_SEPS) if sep_pool and not quiet and rng.random() < sep_pool else None
+    system = rules_prompt(rs, rng, 0.0 if quiet else stated, sep=sep)
+    nodes = random_arm_path(ex, rng).split(',')
+    if sep is None: return task.messages(ex, context=system or None), render(nodes, rs)
+    return task.messages(ex, context=system or None), render(nodes, RuleSet('comma', rs.wrap, rs.prefix, rs.end)).replace(',', sep)
 
 def _rules_pair(tok, messages, target) -> tuple[list[int], list[int]]:
     return chat_prompt_ids(tok, messages), tok(target, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
 
-# %% ../nbs/03d_warmstart.ipynb #a15dfcd2
+# %% ../nbs/03d_warmstart.ipynb #62129083
 _LATER = {'rules': False, 'stated': 0.75, 'silent': 0.25, 'bf16': False,   # fields added later: left out of the key at
           'target': 0.0, 'path_target': 0.9, 'check_every': 100, 'restart': 0, 'init': False,
-          'mix': 0.0, 'mix_preset': 'tiny', 'mix_steps': 0, 'path_steps': 0, 'path_task': 'plain'}   # these values (older caches stay valid)
+          'mix': 0.0, 'mix_preset': 'tiny', 'mix_steps': 0, 'path_steps': 0, 'path_task': 'plain',
+          'sep_pool': 0.0}   # these values (older caches stay valid)
 def _key(spec: WarmStart) -> str:
     d = {k: v for k, v in spec.to_dict().items() if not (k in _LATER and v == _LATER[k])}
     blob = json.dumps({'spec': d, 'base': build_tiny(spec.model).name, 'v': 1}, sort_keys=True)
@@ -178,7 +189,7 @@ def _pairs(task, tok, train, spec: WarmStart, rng, prompts: dict, mixed=None, a_
         drawn = [(task, e) for e in exs] if not mixed else \
                 [(mixed[0], mixed[1][rng.randrange(len(mixed[1]))]) if rng.random() < spec.mix else (task, e) for e in exs]
         silent = 1.0 if path else spec.silent
-        return [_rules_pair(tok, *rules_example(t, e, rng, spec.stated, silent)) for t, e in drawn]
+        return [_rules_pair(tok, *rules_example(t, e, rng, spec.stated, silent, 0.0 if path else spec.sep_pool)) for t, e in drawn]
     return [(prompts.setdefault(e['id'], chat_prompt_ids(tok, task.messages(e))),
              tok('\\boxed{' + random_arm_path(e, rng) + '}', add_special_tokens=False)['input_ids'] + [tok.eos_token_id])
             for e in exs]
@@ -246,7 +257,7 @@ def _save_warm(pol, root: Path, out: Path, info: dict) -> Path:
     except OSError: shutil.rmtree(tmp, ignore_errors=True)  # another process finished first; same settings, same model
     return out
 
-# %% ../nbs/03d_warmstart.ipynb #748c4a3d
+# %% ../nbs/03d_warmstart.ipynb #f869ca75
 def path_skill(text: str, ex: dict) -> tuple[bool, bool]:
     "(the answer starts at the source, it walks one arm from the source to its end) for a star-graph example."
     ids, adj = read_answer(text).get('ids') or [], _adjacency(ex['graph'])
@@ -254,7 +265,7 @@ def path_skill(text: str, ex: dict) -> tuple[bool, bool]:
     walks = all(b in adj.get(a, []) for a, b in zip(ids, ids[1:])) and len(set(ids)) == len(ids)
     return starts, starts and len(ids) > 1 and walks and len(adj[ids[-1]]) == 1
 
-# %% ../nbs/03d_warmstart.ipynb #1857b2ca
+# %% ../nbs/03d_warmstart.ipynb #5dc0e95c
 def rules_compliance(policy, graphs: str = 'easy', n: int = 64, samples: int = 2, temperature: float = 1.0, seed: int = 0,
                      silent_n: int = 100, silent_samples: int = 4, max_new_tokens: int = 40, rule_set: RuleSet | None = None) -> dict:
     "Compliance with stated rules (held-out wordings; random rule sets, or every prompt `rule_set`) and the spread under a silent prompt."
@@ -285,9 +296,12 @@ def rules_compliance(policy, graphs: str = 'easy', n: int = 64, samples: int = 2
                          'A': got[PRESETS['A']] / len(texts), 'B': got[PRESETS['B']] / len(texts), 'n': len(texts)}
     return out
 
-# %% ../nbs/03d_warmstart.ipynb #31eb7b29
+# %% ../nbs/03d_warmstart.ipynb #778fa741
 WARM_MODELS = {'tiny-star': dict(model='tiny', preset='tiny'), 'tiny-star-easy': dict(model='tiny', preset='easy'),
-               'tiny-star-rules': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1000, batch=32, lr=3e-3, bf16=True),
+               'tiny-star-rules': dict(model='tiny-tags', preset='easy', rules=True, stated=1.0, batch=32, lr=1.5e-3, mix=0.5,
+                                       mix_steps=900, init=True, target=0.97, path_target=0.9, check_every=100, steps=1500,
+                                       path_steps=600, path_task='silent', sep_pool=0.25),   # the default: v3 + sep_pool, cap 1,500
+               'tiny-star-rules-v1': dict(model='tiny', preset='easy', rules=True, stated=1.0, steps=1000, batch=32, lr=3e-3, bf16=True),
                'tiny-star-rules-v2': dict(model='tiny-numbers', preset='easy', rules=True, stated=1.0, batch=32, lr=3e-3, mix=0.5,
                                           mix_steps=300, init=True, target=0.97, path_target=0.9, check_every=100, restart=600,
                                           steps=1500),

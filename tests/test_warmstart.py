@@ -4,8 +4,12 @@ import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-B_AFTER_A = 0.8   # stated compliance with B after 16 FST steps on A (issue 19: the model behind the claims table kept 0.91 on B)
-SOURCE_MIN = 0.9   # answers start at the source (T = 1); measured 0.985 for the default model on the development machine
+# Bounds measured over the five warm starts of `tiny-star-rules` (seeds 0-4, 2026-12-04, 03d_warmstart's seed table; the
+# figures in brackets are the five seeds' worst), each set below it so that another draw of the recipe passes as these did:
+B_AFTER_A = 0.8   # stated compliance with B after 16 FST steps on A [0.88; before: 0.92-0.98]
+STATED_MIN = 0.9  # every stated rule and all together, sampled at T = 1 on 100 held-out graphs x 2 [0.955]
+SOURCE_MIN = 0.9  # answers start at the source (T = 1) [0.955]
+SHARE_MAX = 4 / 48   # the most common rule set under a silent prompt [0.055; uniform: 1/48]
 SCRIPT = ("import sys; from fst_nb.warmstart import WarmStart, warm_start; "
           "print('OUT', warm_start(WarmStart(steps=3, batch=2), root=sys.argv[1]))")
 
@@ -31,22 +35,21 @@ def test_rules_warm_start_runs_and_is_measured(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_rules_warm_start_reads_its_context():
-    """The cached 'tiny-star-rules' model follows rules stated in held-out wordings (target >= 0.95 per dimension and in
-    full, sampled at T = 1 as RL does), answers from the source along one arm, and spreads its conventions under a silent
-    prompt (RL alone has a small chance)."""
+    """The cached 'tiny-star-rules' model met its criterion, follows rules stated in held-out wordings (sampled at T = 1
+    as RL does), answers from the source, and spreads its conventions under a silent prompt (RL alone has a small chance)."""
     import json
     from fst_nb.fst import resolve_model
     from fst_nb.warmstart import rules_compliance
     path = resolve_model('tiny-star-rules')
     info = json.loads((Path(path)/'warm_start.json').read_text())
-    if info.get('target'):   # a recipe that stops on its criterion records the checks that met it
-        assert len(info['checks']) >= 2 and all(v >= info['target'] for k, v in info['checks'][-1].items() if k in ('sep', 'wrap', 'prefix', 'end'))
+    assert info['met'] and len(info['checks']) >= 2, info.get('checks')   # it stopped on its criterion, two checks in a row
+    assert all(v >= info['target'] for k, v in info['checks'][-1].items() if k in ('sep', 'wrap', 'prefix', 'end')), info['checks'][-1]
     c = rules_compliance(path, n=100, samples=2)
     print(c)
-    assert min(c['stated'][k] for k in ('sep', 'wrap', 'prefix', 'end', 'full')) >= 0.95, c['stated']
-    assert c['stated']['source'] >= SOURCE_MIN, c['stated']   # the arm at T = 1 (0.525 there) is no criterion of this recipe: printed
+    assert min(c['stated'][k] for k in ('sep', 'wrap', 'prefix', 'end', 'full')) >= STATED_MIN, c['stated']
+    assert c['stated']['source'] >= SOURCE_MIN, c['stated']   # the arm at T = 1 (0.805-0.88) is printed: RL's to sharpen
     s = c['silent']
-    assert s['valid'] >= 0.5 and s['distinct'] >= 40 and s['max_share'] <= 3 / 48, s   # of 48 rule sets; uniform: 1/48
+    assert s['valid'] >= 0.5 and s['distinct'] >= 40 and s['max_share'] <= SHARE_MAX, s   # of 48 rule sets
 
 @pytest.mark.slow
 def test_reading_survives_training_on_one_rule_set(tmp_path):
