@@ -9,7 +9,7 @@ model-free `feedback` reflector: the `quick` preset, run for SINGLE_CYCLES cycle
 run seeds) and pooled over every (warm start, run seed) pair, with the spread between warm starts beside it: the two
 sources of variation, a model drawn by the warm start and a run drawn by its seed.
 
-    PYTHONPATH=. .venv/bin/python bench/claims.py [--warm-seeds 2] [--seeds 3] [--rule-sets 12] [--out runs/claims]
+    PYTHONPATH=. .venv/bin/python bench/claims.py [--warm-seeds 2] [--seeds 3] [--rule-sets 12] [--out runs/claims-MODEL-KEY]
         [--model tiny-star-rules] [--warm-seed-list 1 2]
 
 1. sample efficiency (the paper's definition): RL samples RL needs to reach its own best held-out reward / RL samples
@@ -23,8 +23,8 @@ sources of variation, a model drawn by the warm start and a run drawn by its see
    presets A-H, including ones whose values the silent model often writes by itself (`bare`, `,`): best held-out
    reward of each, and how many FST wins.
 
-Measured 2026-12-03 on the 2-core CPU (avx512_bf16, no amx), the default `tiny-star-rules` (the same model as on
-2026-11-30; 06_fst's claims table comes from it), `--warm-seeds 1 --seeds 1 --only 5` (514 s): FST ahead on 12 of 12
+Measured 2026-12-03 on the 2-core CPU (avx512_bf16, no amx), with `--model tiny-star-rules-v1` (the default recipe
+until 2026-12-04, the same model as on 2026-11-30; 06_fst's first claims table comes from it), `--warm-seeds 1 --seeds 1 --only 5` (514 s): FST ahead on 12 of 12
 rule sets, best held-out reward FST - RL +0.527 on average (min +0.219, max +0.766); FST's best 0.75-0.98, RL's
 0.11-0.69 (RL learns some rule sets within 16 steps: then-path-bare 0.69, then-brackets-bare 0.55).
 `--warm-seeds 2 --seeds 3 --only 1,3,4` (same machine, loaded; warm start 1 of the same recipe did not learn the
@@ -35,6 +35,13 @@ by warm start 0 only). RL's best held-out reward 0.859 / 0.281, FST's 0.958 / 0.
 averaged over phases: +0.687 [0.594, 0.785] / +0.144 [0.069, 0.219] (target 0.3: warm start 0 only; FST 0.77 / 0.91 /
 0.95 vs RL 0.06 / 0.00 / 0.50, and 0.26 / 0.20 / 0.27 vs 0.07 / 0.06 / 0.17). Plasticity, B after 16 RL steps from
 FST's minus RL's A weights: +0.135 [0.063, 0.172] / +0.068 [0, 0.188] (target > 0: both). 3,369 s in all.
+Measured 2026-12-04 (same machine), default `tiny-star-rules` (the recipe that stops on its criterion; met by all five
+seeds of 03d's table), `--warm-seed-list 0 1 --seeds 3 --only 1,3,4` as two 1-thread processes, one per warm start
+(1,033 s), then one call that reads them: RL / FST in RL samples to RL's best 1.14x [0, 2] / 1.4x [0, 1.51] (>= 3x missed
+by both; RL's best 0.943 / 0.547, FST's 0.958 / 0.685); total rollouts 0.99x / 1.2x (missed); KL at RL's best lower by
+87% / 90% (met by both); continual FST - RL +0.297 [0.25, 0.34] / +0.332 [0.15, 0.45] (target 0.3: warm start 1; 0 short
+by 0.003); plasticity +0.40 / +0.53 (met by both). `--warm-seed-list 0 --seeds 1 --only 5` (282 s): FST ahead on 9 of
+12 rule sets (level on 1), FST - RL +0.148 on average (min -0.094, max +0.594); FST's best 0.38-0.94, RL's 0.19-0.61.
 """
 import argparse, os, random, time
 from pathlib import Path
@@ -165,14 +172,15 @@ def main():
     ap.add_argument('--model', default='tiny-star-rules', help='the warm-start recipe (a WARM_MODELS name)')
     ap.add_argument('--seeds', type=int, default=3, help='run seeds 0..N-1 per warm start')
     ap.add_argument('--rule-sets', type=int, default=12, help='other rule sets for part 5')
-    ap.add_argument('--out', default=None, help='default runs/claims (runs/claims-MODEL for another recipe): finished runs there are reused')
+    ap.add_argument('--out', default=None, help='default runs/claims-MODEL-KEY (KEY: the recipe\'s cache key): finished runs there are reused')
     ap.add_argument('--n-boot', type=int, default=1000)
     ap.add_argument('--only', default='1,3,4,5', help='which parts to run: 1 (claims 1-2), 3, 4, 5')
     a = ap.parse_args()
     from fst_nb.fst import WARM_MODELS
     if a.model not in WARM_MODELS: raise SystemExit(f"--model {a.model!r}: choose one of {', '.join(WARM_MODELS)}")
     warm = a.warm_seed_list or range(a.warm_seeds)
-    out = Path(a.out or ('runs/claims' if a.model == 'tiny-star-rules' else f'runs/claims-{a.model}'))
+    from fst_nb.warmstart import WarmStart, _key   # the recipe's cache key: finished runs of another recipe are never reused
+    out = Path(a.out or f'runs/claims-{a.model}-{_key(WarmStart(**WARM_MODELS[a.model]))}')
     seeds, t0, only = range(a.seeds), time.time(), a.only.split(',')
     print(f"recipe {a.model}, warm starts {list(warm)}, run seeds {list(seeds)}", flush=True)
     if '1' in only or '4' in only: single(out/'single', warm, seeds, a.n_boot, a.model)
