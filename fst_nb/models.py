@@ -12,9 +12,9 @@ from .core import Config, ConfigError, import_problem, span
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'TOKENIZER_VERSION', 'TAG_TOKENS', 'BUILTIN_MODELS', 'DTYPES', 'BACKENDS',
-           'train_tokenizer', 'qwen3_chat_template', 'TinySpec', 'cache_dir', 'qwen3_config', 'build_tiny', 'LoraSpec',
-           'Policy', 'resolve_device', 'resolve_dtype', 'train_precision', 'unsloth_device_problem',
-           'check_unsloth_load', 'unsloth_available', 'load_policy']
+           'train_tokenizer', 'qwen3_chat_template', 'TinySpec', 'cache_dir', 'qwen3_config', 'save_model_dir',
+           'publish_dir', 'build_tiny', 'LoraSpec', 'Policy', 'resolve_device', 'resolve_dtype', 'train_precision',
+           'unsloth_device_problem', 'check_unsloth_load', 'unsloth_available', 'load_policy']
 
 # %% ../nbs/02_models.ipynb #572ccd62
 SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>']
@@ -121,13 +121,37 @@ def qwen3_config(spec: TinySpec, tokenizer):
                        max_position_embeddings=spec.max_position_embeddings, tie_word_embeddings=True,
                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
 
-# %% ../nbs/02_models.ipynb #ed003c7e
+# %% ../nbs/02_models.ipynb #c7f0189e
 _KEY_DEFAULTS = {'digits': False, 'numbers': False, 'vocab_rows': 0, 'qwen3_template': False, 'tag_tokens': False}   # fields added later: out of the key at their defaults
 
 def _spec_key(name, spec):
     d = {k: v for k, v in spec.to_dict().items() if _KEY_DEFAULTS.get(k, ...) != v}
     blob = json.dumps({'name': name, 'spec': d, 'tok': TOKENIZER_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+def save_model_dir(model, tokenizer, path) -> Path:
+    """Write `model` and `tokenizer` to the folder `path`, complete, from any process. Once torch.distributed is
+    initialised, transformers' `save_pretrained` writes config and weights only on rank 0 (`should_save_on_this_rank`):
+    under torchrun every rank builds a missing cache entry, and the rank that wins the race to name it may be rank 1."""
+    path = Path(path)
+    model.should_save_on_this_rank = lambda is_main_process=True: True   # this instance only: a local folder, not a shared checkpoint
+    try: model.save_pretrained(path)
+    finally: del model.should_save_on_this_rank
+    tokenizer.save_pretrained(path)
+    (path/'generation_config.json').unlink(missing_ok=True)
+    if not (path/'config.json').exists() or not any(path.glob('*.safetensors')):
+        import transformers
+        raise RuntimeError(f"transformers {transformers.__version__} wrote no config or weights to {path} "
+                           f"(rank {os.environ.get('RANK', 0)}); fst_nb.models.save_model_dir needs updating for it")
+    return path
+
+def publish_dir(tmp: Path, out: Path) -> Path:
+    "Rename the complete folder `tmp` to `out`; if another process got there first with a complete folder, keep theirs."
+    if out.exists() and not (out/'config.json').exists():   # left incomplete by an older build on a rank other than 0
+        shutil.rmtree(out, ignore_errors=True)
+    try: os.rename(tmp, out)
+    except OSError: shutil.rmtree(tmp, ignore_errors=True)  # another process won the race; same settings, same model
+    return out
 
 def build_tiny(name: str = 'tiny', root=None) -> Path:
     "Folder holding built-in model `name` (tokenizer + random-init weights), built and cached on first use."
@@ -143,14 +167,9 @@ def build_tiny(name: str = 'tiny', root=None) -> Path:
     torch.manual_seed(spec.seed)
     model = AutoModelForCausalLM.from_config(qwen3_config(spec, tok), dtype=torch.float32)
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f'.{name}-'))
-    model.save_pretrained(tmp); tok.save_pretrained(tmp)
-    (tmp/'generation_config.json').unlink(missing_ok=True)
-    try: os.rename(tmp, out)
-    except OSError: shutil.rmtree(tmp, ignore_errors=True)  # another process won the race; its copy is identical
-    return out
+    return publish_dir(save_model_dir(model, tok, tempfile.mkdtemp(dir=root, prefix=f'.{name}-')), out)
 
-# %% ../nbs/02_models.ipynb #a3d3a06d
+# %% ../nbs/02_models.ipynb #4f641e57
 @dataclass
 class LoraSpec(Config):
     "LoRA settings for peft."
@@ -185,7 +204,7 @@ class Policy:
         return (f"Policy({self.name!r}, backend={self.backend!r}, params={self.n_params/1e6:.2f}M, "
                 f"trainable={self.n_trainable/1e6:.2f}M{', lora' if self.lora else ''})")
 
-# %% ../nbs/02_models.ipynb #058914a7
+# %% ../nbs/02_models.ipynb #772a287f
 DTYPES = ('auto', 'float32', 'bfloat16', 'float16')
 
 def resolve_device(device: str = 'auto') -> str:
@@ -215,7 +234,7 @@ def train_precision(dtype: str = 'auto', device: str = 'cpu', lora: bool = False
     raise ConfigError("dtype='float16' with full fine-tuning (lora_r=0): AdamW would update float16 weights, and updates "
                       "below their rounding step vanish; use dtype='auto', 'bfloat16' (float32 weights, bf16 autocast) or 'float32'")
 
-# %% ../nbs/02_models.ipynb #4bdeab5a
+# %% ../nbs/02_models.ipynb #cb815ee0
 def unsloth_device_problem(device: str | None, fast_inference: bool = True) -> str | None:
     "Why Unsloth's engine cannot run on `device`: it loads on the first visible GPU, so 'cuda:N' with N > 0 is refused."
     m = re.fullmatch(r'cuda:(\d+)', str(device or ''))
@@ -237,7 +256,7 @@ def check_unsloth_load(dtype: str, lora, fast_inference: bool = True, device: st
         raise ConfigError("backend='unsloth' with fast_inference=True needs LoRA (lora_r > 0): full fine-tuning on Unsloth's "
                           "vLLM engine leaves no trainable weights. Use lora_r > 0, or backend='vllm'/'hf' for full fine-tuning")
 
-# %% ../nbs/02_models.ipynb #8940007a
+# %% ../nbs/02_models.ipynb #bd23cf34
 BACKENDS = ('hf', 'unsloth')
 
 def unsloth_available() -> bool:
