@@ -121,7 +121,7 @@ def qwen3_config(spec: TinySpec, tokenizer):
                        max_position_embeddings=spec.max_position_embeddings, tie_word_embeddings=True,
                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
 
-# %% ../nbs/02_models.ipynb #c7f0189e
+# %% ../nbs/02_models.ipynb #cd547016
 _KEY_DEFAULTS = {'digits': False, 'numbers': False, 'vocab_rows': 0, 'qwen3_template': False, 'tag_tokens': False}   # fields added later: out of the key at their defaults
 
 def _spec_key(name, spec):
@@ -129,16 +129,16 @@ def _spec_key(name, spec):
     blob = json.dumps({'name': name, 'spec': d, 'tok': TOKENIZER_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
-def save_model_dir(model, tokenizer, path) -> Path:
-    """Write `model` and `tokenizer` to the folder `path`, complete, from any process. Once torch.distributed is
-    initialised, transformers' `save_pretrained` writes config and weights only on rank 0 (`should_save_on_this_rank`):
-    under torchrun every rank builds a missing cache entry, and the rank that wins the race to name it may be rank 1."""
+def save_model_dir(model, tokenizer, path, **kw) -> Path:
+    """Write `model` (`save_pretrained(path, **kw)`) and `tokenizer` to the folder `path`, complete, from any process.
+    Once torch.distributed is initialised, transformers writes config and weights only on rank 0
+    (`should_save_on_this_rank`): under torchrun every rank builds a missing cache entry, the rank that wins the race to
+    name it may be rank 1, and every rank snapshots its own policy for its own vLLM engine."""
     path = Path(path)
     model.should_save_on_this_rank = lambda is_main_process=True: True   # this instance only: a local folder, not a shared checkpoint
-    try: model.save_pretrained(path)
+    try: model.save_pretrained(path, **kw)
     finally: del model.should_save_on_this_rank
     tokenizer.save_pretrained(path)
-    (path/'generation_config.json').unlink(missing_ok=True)
     if not (path/'config.json').exists() or not any(path.glob('*.safetensors')):
         import transformers
         raise RuntimeError(f"transformers {transformers.__version__} wrote no config or weights to {path} "
@@ -167,7 +167,9 @@ def build_tiny(name: str = 'tiny', root=None) -> Path:
     torch.manual_seed(spec.seed)
     model = AutoModelForCausalLM.from_config(qwen3_config(spec, tok), dtype=torch.float32)
     root.mkdir(parents=True, exist_ok=True)
-    return publish_dir(save_model_dir(model, tok, tempfile.mkdtemp(dir=root, prefix=f'.{name}-')), out)
+    tmp = save_model_dir(model, tok, tempfile.mkdtemp(dir=root, prefix=f'.{name}-'))
+    (tmp/'generation_config.json').unlink(missing_ok=True)
+    return publish_dir(tmp, out)
 
 # %% ../nbs/02_models.ipynb #4f641e57
 @dataclass

@@ -136,7 +136,7 @@ def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, sile
 def _rules_pair(tok, messages, target) -> tuple[list[int], list[int]]:
     return chat_prompt_ids(tok, messages), tok(target, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
 
-# %% ../nbs/03d_warmstart.ipynb #edf51c6a
+# %% ../nbs/03d_warmstart.ipynb #ce618f97
 _LATER = {'rules': False, 'stated': 0.75, 'silent': 0.25, 'bf16': False,   # fields added later: left out of the key at
           'target': 0.0, 'path_target': 0.9, 'check_every': 100, 'restart': 0, 'init': False,
           'mix': 0.0, 'mix_preset': 'tiny', 'mix_steps': 0, 'path_steps': 0, 'path_task': 'plain',
@@ -250,6 +250,7 @@ def _train_warm(spec: WarmStart, root: Path, out: Path, verbose: bool) -> Path:
 def _save_warm(pol, root: Path, out: Path, info: dict) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     tmp = save_model_dir(pol.model, pol.tokenizer, tempfile.mkdtemp(dir=root, prefix='.warm-'))
+    (tmp/'generation_config.json').unlink(missing_ok=True)
     (tmp/'warm_start.json').write_text(json.dumps(info))
     return publish_dir(tmp, out)
 
