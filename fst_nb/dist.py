@@ -14,7 +14,7 @@ __all__ = ['COMM', 'env_world', 'active', 'world', 'rank', 'is_main', 'local_ran
            'broadcast_object', 'gather_objects', 'all_sum', 'all_reduce_grads', 'broadcast_params', 'torchrun_cmd',
            'shard']
 
-# %% ../nbs/00b_dist.ipynb #a907f64d
+# %% ../nbs/00b_dist.ipynb #a87141e2
 def env_world() -> int:
     "WORLD_SIZE as torchrun / accelerate set it (1 when unset)."
     return int(os.environ.get('WORLD_SIZE', '1'))
@@ -37,6 +37,8 @@ def is_main() -> bool:
 
 def local_rank() -> int: return int(os.environ.get('LOCAL_RANK', '0'))
 
+_JOINED = False   # True while the process group is the one init_distributed made
+
 def init_distributed(backend: str | None = None, timeout_min: float | None = None) -> bool:
     "Join the process group torchrun describes (gloo on CPU, NCCL on CUDA with device cuda:LOCAL_RANK); idempotent; False with one process."
     if env_world() <= 1: return False
@@ -46,13 +48,17 @@ def init_distributed(backend: str | None = None, timeout_min: float | None = Non
     # the other ranks wait in a collective while rank 0 runs a GEPA round or an evaluation: allow long waits
     timeout = datetime.timedelta(minutes=timeout_min or float(os.environ.get('FST_DIST_TIMEOUT_MIN', '180')))
     td.init_process_group(backend, timeout=timeout)
+    global _JOINED; _JOINED = True
     return True
 
 def shutdown():
-    "Leave the process group (safe to call when there is none)."
-    if td.is_available() and td.is_initialized(): td.destroy_process_group()
+    """Leave the process group init_distributed made (safe to call when there is none). A group someone else made is
+    theirs to end: vLLM's in-process engine starts a one-rank group and destroys its own subgroups when it shuts down."""
+    global _JOINED
+    if _JOINED and td.is_available() and td.is_initialized(): td.destroy_process_group()
+    _JOINED = False
 
-# %% ../nbs/00b_dist.ipynb #65cdd090
+# %% ../nbs/00b_dist.ipynb #17732b46
 COMM = {'seconds': 0.0, 'calls': 0}
 
 class _timed:
