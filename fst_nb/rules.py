@@ -72,15 +72,15 @@ def rule_set(name: str) -> RuleSet:
     raise ConfigError(f"no rule set {name!r}; use a preset ({', '.join(PRESETS)}) or '<sep>-<wrap>-<prefix>-<end>' from "
                       + '; '.join(f"{d}: {'/'.join(vs)}" for d, vs in DIMENSIONS.items()))
 
-# %% ../nbs/01d_rules.ipynb #b436d37e
+# %% ../nbs/01d_rules.ipynb #afc37a95
 _WRAP = {'boxed': ('\\boxed{', '}'), 'tag': ('<answer>', '</answer>'), 'brackets': ('[[', ']]'), 'line': ('Answer: ', ''),
          'paren': ('((', '))'), 'path': ('<path>', '</path>')}
 
-def render(nodes, rs: RuleSet) -> str:
-    "The answer text of `nodes` (ids) under the rule set `rs`."
+def render(nodes, rs: RuleSet, sep: str | None = None) -> str:
+    "The answer text of `nodes` (ids) under the rule set `rs`; `sep` replaces its separator's literal (the warm start's extra ones)."
     items = [f"node {n}" if rs.prefix == 'node' else str(n) for n in nodes]
     open_, close = _WRAP[rs.wrap]
-    return open_ + rs.token('sep').join(items) + close + rs.token('end')
+    return open_ + (rs.token('sep') if sep is None else sep).join(items) + close + rs.token('end')
 
 # %% ../nbs/01d_rules.ipynb #97f4584e
 _TAIL = 20_000   # characters of a completion that are read: the final answer is at its end

@@ -89,7 +89,7 @@ def sft_loss(model, ids, attn, pos, labels) -> torch.Tensor:
     logits = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=T + 1).logits[:, :-1]  # [B, T, V]
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
 
-# %% ../nbs/03d_warmstart.ipynb #3759ed77
+# %% ../nbs/03d_warmstart.ipynb #bd932095
 RULE_WORDINGS = {   # dimension -> wordings of a stated rule ('{}' = its literal token); the first is the feedback sentence
     'sep': [TEMPLATES['sep'], "Use '{}' between nodes.", 'Put "{}" between consecutive nodes.', "Nodes are separated by '{}'.",
             "Join the nodes with '{}'.", "The separator is '{}'.",
@@ -129,9 +129,7 @@ def rules_example(task, ex: dict, rng: random.Random, stated: float = 0.75, sile
     rs, quiet = rng.choice(_ALL_RULE_SETS), rng.random() < silent
     sep = rng.choice(EXTRA_SEPS) if sep_pool and not quiet and rng.random() < sep_pool else None
     system = rules_prompt(rs, rng, 0.0 if quiet else stated, sep=sep)
-    nodes = random_arm_path(ex, rng).split(',')
-    if sep is None: return task.messages(ex, context=system or None), render(nodes, rs)
-    return task.messages(ex, context=system or None), render(nodes, RuleSet('comma', rs.wrap, rs.prefix, rs.end)).replace(',', sep)
+    return task.messages(ex, context=system or None), render(random_arm_path(ex, rng).split(','), rs, sep)
 
 def _rules_pair(tok, messages, target) -> tuple[list[int], list[int]]:
     return chat_prompt_ids(tok, messages), tok(target, add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
